@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per concern; ``build_definitions`` merges them."""
