@@ -237,7 +237,7 @@ def _check_lift(value: object) -> float:
 
 def _confounder_names(value: object) -> tuple[str, ...]:
     """Normalise a confounder list: None/NaN -> (); "a; b" -> ("a", "b"); a sequence -> its names."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return ()
     if isinstance(value, float) and math.isnan(value):
         return ()

@@ -666,7 +666,10 @@ def _validate_variants(frame: pd.DataFrame, test_label: str) -> None:
     if frame["variant_id"].duplicated().any():
         dups = sorted(frame.loc[frame["variant_id"].duplicated(), "variant_id"].astype(str).unique())
         raise ValueError(f"{test_label}: duplicate variant_id(s) {dups}")
-    controls = int(frame["is_control"].astype(bool).sum())
+    flags = frame["is_control"]
+    if flags.isna().any() or not flags.map(lambda v: isinstance(v, bool | np.bool_) or v in (0, 1)).all():
+        raise ValueError(f"{test_label}: is_control must be true/false for every variant, got {flags.tolist()}")
+    controls = int(flags.astype(bool).sum())
     if controls != 1:
         raise ValueError(f"{test_label}: exactly one variant must have is_control = true, found {controls}")
     if len(frame) < 2:
@@ -837,7 +840,7 @@ def _evaluate_one(
         if not srm_flag:
             better = treat[treat["significant"] & (treat["difference"] > 0)]
             if len(better):
-                winner = better.loc[better["value"].idxmax(), "variant_id"]
+                winner = better.loc[better["difference"].idxmax(), "variant_id"]
             elif len(treat) and bool((treat["significant"] & (treat["difference"] < 0)).all()):
                 winner = variant_ids[ci]
         if winner is not None:
@@ -881,8 +884,8 @@ def evaluate_ab_test(
     revenue), ``significant`` (adjusted p < alpha), the SRM p-value and flag, and the winner.
 
     Winner rules, per test and metric: none when the SRM test is flagged (p < ``srm_alpha``);
-    otherwise the treatment with the highest value among those significantly *better* than
-    control after correction; if there is none and every treatment is significantly *worse*,
+    otherwise the treatment with the largest difference to control (the estimate the test used)
+    among those significantly *better* than control after correction; if there is none and every treatment is significantly *worse*,
     the control; otherwise no winner.
     """
     if not isinstance(variants, pd.DataFrame):

@@ -151,7 +151,7 @@ def test_frame_version_matches_scalar_rows() -> None:
             "subscribers": [4, 12, 25, 25, 80, 80, 40.5],
             "lift_pct": [300.0, 90.0, 60.0, 40.0, 35.0, 35.0, np.nan],
             "pvalue": [0.001, 0.004, 0.01, 0.049, 1e-6, 1e-6, np.nan],
-            "confounders": [None, [], (), "", ["promo"], "promo; shoutout", np.nan],
+            "confounders": [None, [], (), "", ["promo"], "promo; shoutout", pd.NA],
         }
     )
     out = score_confidence_frame(frame)

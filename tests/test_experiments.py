@@ -440,6 +440,7 @@ def test_zero_visitor_variant_is_reported_not_crashed() -> None:
         (lambda f: f.drop(columns="revenue_sumsq"), KeyError, "revenue_sumsq or revenue_std"),
         (lambda f: f.assign(is_control=[True, True]), ValueError, "exactly one variant"),
         (lambda f: f.assign(is_control=[False, False]), ValueError, "exactly one variant"),
+        (lambda f: f.assign(is_control=["false", "true"]), ValueError, "is_control must be true/false"),
         (lambda f: f.assign(conversions=[10, 20_000]), ValueError, "conversions exceed visitors"),
         (lambda f: f.assign(visitors=[-1, 100]), ValueError, "non-negative whole"),
         (lambda f: f.assign(traffic_split=[0.5, 0.0]), ValueError, "traffic_split"),
