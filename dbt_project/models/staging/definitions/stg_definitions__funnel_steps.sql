@@ -1,0 +1,20 @@
+-- Funnel definitions, one row per step, from the funnels YAML.
+with source as (
+    select * from {{ source('raw', 'funnel_steps') }}
+),
+
+renamed as (
+    select
+        {{ clean_text('funnel_id') }} as funnel_id,
+        {{ clean_text('funnel_name') }} as funnel_name,
+        {{ clean_vocab('order_mode') }} as order_mode,
+        cast(conversion_window_days as double) as conversion_window_days,
+        {{ clean_text('step_id') }} as step_id,
+        {{ clean_text('step_name') }} as step_name,
+        cast(step_order as bigint) as step_order,
+        {{ lineage_columns() }}
+    from source
+)
+
+select * from renamed
+{{ dedupe_first_loaded(['funnel_id', 'step_id']) }}

@@ -1,0 +1,21 @@
+-- App product events. user_id and anonymous_id leave as salted hashes. properties and context
+-- are kept as loaded for now: PII scrubbing of their contents is issue 6 and belongs here.
+with source as (
+    select * from {{ source('raw', 'product_events') }}
+),
+
+renamed as (
+    select
+        {{ clean_text('event_id') }} as event_id,
+        {{ clean_text('event_name') }} as event_name,
+        cast(occurred_at as timestamp) as occurred_at,
+        {{ hash_id(clean_text('user_id'), default_tenant_literal()) }} as user_key,
+        {{ hash_id(clean_text('anonymous_id'), default_tenant_literal()) }} as anonymous_key,
+        cast(properties as json) as properties,
+        cast(context as json) as context,
+        {{ lineage_columns() }}
+    from source
+)
+
+select * from renamed
+{{ dedupe_first_loaded(['event_id']) }}
