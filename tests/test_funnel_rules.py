@@ -205,12 +205,16 @@ def test_device_gap_names_the_numbers_and_needs_a_significant_large_gap():
                                     mobile_dropoff_rate=0.14, desktop_entries=100_000,
                                     desktop_dropoff_rate=0.11)))
     assert "device_gap" not in rule_ids
-    # A 10-point gap that is not significant (100 entries each, p = 0.17): no suggestion.
-    p = two_proportion_pvalue([30], [100], [21], [100])[0]
-    assert p > 0.05
-    rule_ids, _ = only(suggest(step(entries=200, dropoffs=51, mobile_entries=100, mobile_dropoff_rate=0.30,
+    # An 11-point gap that is not significant (100 entries each, p = 0.078): no suggestion.
+    p = two_proportion_pvalue([32], [100], [21], [100])[0]
+    assert p == pytest.approx(0.078, abs=5e-4)
+    rule_ids, _ = only(suggest(step(entries=200, dropoffs=53, mobile_entries=100, mobile_dropoff_rate=0.32,
                                     desktop_entries=100, desktop_dropoff_rate=0.21)))
     assert "device_gap" not in rule_ids
+    # The same 11 points on 1,000 entries each is significant: the rule fires.
+    rule_ids, _ = only(suggest(step(entries=2000, dropoffs=530, mobile_entries=1000, mobile_dropoff_rate=0.32,
+                                    desktop_entries=1000, desktop_dropoff_rate=0.21)))
+    assert "device_gap" in rule_ids
 
 
 def test_device_gap_desktop_worse():
