@@ -42,7 +42,7 @@ def table_fingerprints(
     for table in list_tables(con, schemas):
         rows, total, xor = con.execute(
             f"SELECT count(*), coalesce(sum(hash(t)), 0), coalesce(bit_xor(hash(t)), 0) FROM {table} t"
-        ).fetchone()
+        ).fetchall()[0]
         out[table] = TableFingerprint(table, int(rows), f"{int(total):x}-{int(xor):x}")
     return out
 

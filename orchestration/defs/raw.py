@@ -44,7 +44,7 @@ def build_raw_asset(source: Source) -> dg.Definitions:
         with warehouse.connect() as con:
             ensure_raw_schema(con)
             report = ingest_source(con, source.name, landing.root, load_id=context.run_id)
-            total = con.execute(f"SELECT count(*) FROM raw.{source.table}").fetchone()[0]
+            total = con.execute(f"SELECT count(*) FROM raw.{source.table}").fetchall()[0][0]
         context.log.info(
             f"{source.name}: {report.rows_loaded} rows loaded, {report.rows_quarantined} quarantined, "
             f"{report.files_loaded} files loaded, {report.files_skipped} skipped, {report.files_failed} failed"
