@@ -167,10 +167,10 @@ def parse_paths(paths: pd.DataFrame) -> ParsedPaths:
     column = paths["path"]
     try:
         array = pa.array(column, type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # only on bad input: find the row to name
         not_text = column.map(lambda p: not (isinstance(p, str) or pd.isna(p))).to_numpy(dtype=bool)
         _fail_rows(paths, not_text, "path is not a string")
-        raise
+        raise AttributionInputError(f"the path column cannot be read as text: {exc}") from exc
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     _fail_rows(paths, array.is_null().to_numpy(zero_copy_only=False), "path is missing")

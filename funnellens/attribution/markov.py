@@ -226,7 +226,8 @@ def _absorption_sparse(q: sp.csr_matrix, r: np.ndarray, keep: np.ndarray) -> np.
     for j in np.flatnonzero(step > _SWEEP_TOLERANCE):
         index = np.flatnonzero(keep[:, j])
         h[:, j] = 0.0
-        h[index, j] = _solve_sparse(system[index][:, index], r[index])
+        if len(index):
+            h[index, j] = _solve_sparse(system[index][:, index], r[index])
     return h
 
 
