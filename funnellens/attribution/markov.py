@@ -42,7 +42,7 @@ from funnellens.attribution._paths import (
 from funnellens.attribution.heuristic import credit_frame
 
 MAX_ORDER = 4
-_DENSE_STATE_LIMIT = 400  # up to this many states a dense LU per removal is the fastest solve
+_DENSE_STATE_LIMIT = 64  # dense LU up to here; larger LUs hit multithreaded BLAS, slow on a busy host
 _KRYLOV_RTOL = 1e-13
 _SWEEP_TOLERANCE = 1e-15
 _MAX_SWEEPS = 2000
@@ -172,7 +172,7 @@ class MarkovStructure:
         Column 0 of ``keep`` is the full chain and column 1 + c the chain without channel c
         (the states containing c become non-converting). Each column j is the system
         (I - D_j Q) h_j = D_j r with D_j = diag(keep[:, j]), solved by a dense LU for up to
-        400 states and by :func:`_absorption_sparse` above. States that no journey reaches (zero
+        64 states and by :func:`_absorption_sparse` otherwise. States that no journey reaches (zero
         counts, possible in a bootstrap resample) have no transitions and h = 0 there.
         """
         n = self.n_states
