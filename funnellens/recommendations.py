@@ -77,6 +77,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -362,11 +363,11 @@ def _prepare_performance(performance: pd.DataFrame) -> pd.DataFrame:
 # Wording
 # ---------------------------------------------------------------------------------------
 def _fmt_lift(lift: float) -> str:
-    return "n/a" if lift is None or np.isnan(lift) else f"{lift:+.0f}%"
+    return "n/a" if lift is None or lift != lift else f"{lift:+.0f}%"
 
 
 def _fmt_p(p: float) -> str:
-    if p is None or np.isnan(p):
+    if p is None or p != p:
         return "p n/a"
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
@@ -386,6 +387,11 @@ def _tz(name: object) -> ZoneInfo | None:
 
 def describe_window(start: pd.Timestamp, end: pd.Timestamp, timezone: str | None = None) -> str:
     """'2026-03-02 00:00 to 2026-03-09 00:00 Europe/Berlin (168 h)' from naive-UTC bounds."""
+    return _describe_window(pd.Timestamp(start), pd.Timestamp(end), timezone if isinstance(timezone, str) else None)
+
+
+@lru_cache(maxsize=4096)
+def _describe_window(start: pd.Timestamp, end: pd.Timestamp, timezone: str | None) -> str:
     start_utc = pd.Timestamp(start).tz_localize("UTC") if pd.Timestamp(start).tz is None else pd.Timestamp(start)
     end_utc = pd.Timestamp(end).tz_localize("UTC") if pd.Timestamp(end).tz is None else pd.Timestamp(end)
     zone = _tz(timezone)
@@ -457,9 +463,8 @@ def _advice(r: dict, t: RecommendationThresholds) -> str:
 def _rationale(r: dict, advice: str) -> str:
     """The advice, then the window, n, lift, p-value, confidence and confounders behind it."""
     ct, n = r["content_type"], int(r["n"])
-    window = describe_window(r["window_start"], r["window_end"], r.get("agency_timezone"))
     measured = (
-        f"In the window {window}, {n} of the creator's {int(r['subscribers_total'])} new subscribers "
+        f"In the window {r['window']}, {n} of the creator's {int(r['subscribers_total'])} new subscribers "
         f"had {ct} as their dominant content type against {r['expected_subscribers']:.1f} expected: "
         f"lift {_fmt_lift(r['lift_pct'])} ({_fmt_p(r['pvalue'])}), confidence {r['confidence_level']} "
         f"(score {r['confidence_score']:.2f}, tier {r['tier']}, n={n})."
@@ -471,55 +476,62 @@ def _rationale(r: dict, advice: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Posting budget
 # ---------------------------------------------------------------------------------------
-def _largest_remainder(values: np.ndarray) -> np.ndarray:
-    """Integers that sum to round(sum(values)), each the floor or ceiling of its value."""
+def _largest_remainder(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per group, integers summing to round(sum(values)), each the floor or ceiling of its value.
+
+    ``group`` holds sorted group codes 0..G-1. Vectorised: the rows with the largest
+    fractional parts (ties: first row first) get the ceiling.
+    """
     values = np.round(values.astype("float64"), 9)
-    total = int(np.floor(values.sum() + 0.5))
     floors = np.floor(values)
-    out = floors.astype(np.int64)
-    short = total - int(out.sum())
-    if short > 0:
-        order = np.argsort(-(values - floors), kind="stable")
-        out[order[:short]] += 1
-    return out
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    total = np.floor(np.bincount(group, weights=values, minlength=n_groups) + 0.5)
+    short = (total - np.bincount(group, weights=floors, minlength=n_groups)).round().astype(np.int64)
+    order = np.lexsort((np.arange(len(values)), -(values - floors), group))
+    starts = np.searchsorted(group, np.arange(n_groups))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values)) - starts[group[order]]
+    return floors.astype(np.int64) + (rank < short[group])
 
 
-def _allocate(actions: np.ndarray, lifts: np.ndarray, confounded: np.ndarray, base: np.ndarray,
-              step: int, cap: int | None) -> np.ndarray:
-    """Suggested posts per week for one creator-window (see the module docstring)."""
-    sug = base.copy()
-    limit = np.iinfo(np.int64).max if cap is None else cap
-    key = np.where(np.isnan(lifts), -np.inf, lifts)
+def _allocate(actions: list[str], lifts: list[float], confounded: list[bool], base: list[int],
+              step: int, cap: int | None) -> list[int]:
+    """Suggested posts per week for one creator-window (see the module docstring).
 
-    def by_lift(mask: np.ndarray, descending: bool) -> np.ndarray:
-        idx = np.flatnonzero(mask)
-        return idx[np.argsort(-key[idx] if descending else key[idx], kind="stable")]
+    Plain lists: a group is one row per content type, so this stays small.
+    """
+    sug = list(base)
+    limit = cap if cap is not None else 1 << 62
+    idx = range(len(sug))
 
-    inc = by_lift(actions == "increase", True)
-    dec = np.flatnonzero(actions == "decrease")
-    maint_low_first = by_lift(actions == "maintain", False)
-    released = np.minimum(step, sug[dec])
-    sug[dec] -= released
-    pool = int(released.sum())
-    wants = np.array([max(0, min(step, limit - sug[i])) for i in inc], dtype=np.int64)
-    need = int(wants.sum()) - pool
+    def key(i: int) -> float:
+        return -np.inf if lifts[i] != lifts[i] else lifts[i]
+
+    inc = sorted((i for i in idx if actions[i] == "increase"), key=key, reverse=True)
+    maint_high_first = sorted((i for i in idx if actions[i] == "maintain"), key=key, reverse=True)
+    maint_low_first = sorted((i for i in idx if actions[i] == "maintain"), key=key)
+    pool = 0
+    for i in idx:
+        if actions[i] == "decrease":
+            released = min(step, sug[i])
+            sug[i] -= released
+            pool += released
+    wants = [max(0, min(step, limit - sug[i])) for i in inc]
+    need = sum(wants) - pool
     for j in maint_low_first:
         if need <= 0:
             break
-        give = min(step, int(sug[j]), need)
+        give = min(step, sug[j], need)
         sug[j] -= give
         pool += give
         need -= give
     for i, want in zip(inc, wants, strict=True):
-        got = min(int(want), pool)
+        got = min(want, pool)
         sug[i] += got
         pool -= got
     if pool > 0:
-        recipients = np.concatenate([
-            inc,
-            by_lift(actions == "maintain", True),
-            by_lift((actions == "test") & ~confounded, True),
-        ])
+        tests = sorted((i for i in idx if actions[i] == "test" and not confounded[i]), key=key, reverse=True)
+        recipients = [*inc, *maint_high_first, *tests]
         while pool > 0:
             open_ = [i for i in recipients if sug[i] < limit]
             if not open_:
@@ -530,6 +542,51 @@ def _allocate(actions: np.ndarray, lifts: np.ndarray, confounded: np.ndarray, ba
                 sug[i] += 1
                 pool -= 1
     return sug
+
+
+def _suggest_posts(df: pd.DataFrame, t: RecommendationThresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(base, suggested, budget) per row of ``df`` (sorted by creator-window)."""
+    group = df.groupby(list(WINDOW_KEY), sort=False).ngroup().to_numpy()
+    base = _largest_remainder(df["current_posts_per_week"].to_numpy(), group)
+    budget = np.bincount(group, weights=base).astype(np.int64)[group]
+    suggested = base.copy()
+    moving = df["action"].isin(("increase", "decrease")).to_numpy()
+    # only creator-windows with an increase or a decrease move posts; the rest keep their base
+    active = np.isin(group, np.unique(group[moving]))
+    if active.any():
+        rows = np.flatnonzero(active)
+        g = group[rows]
+        bounds = np.flatnonzero(np.diff(g)) + 1
+        actions = df["action"].to_numpy(dtype=object)[rows].tolist()
+        lifts = df["lift_pct"].to_numpy(dtype="float64")[rows].tolist()
+        confounded = df["is_confounded"].to_numpy(dtype=bool)[rows].tolist()
+        b = base[rows].tolist()
+        out: list[int] = []
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(rows)], strict=True):
+            out += _allocate(actions[lo:hi], lifts[lo:hi], confounded[lo:hi], b[lo:hi], int(t.post_step),
+                             t.max_posts_per_type)
+        suggested[rows] = out
+    if (suggested < 0).any():  # pragma: no cover - guaranteed by construction
+        raise AssertionError("a suggested posts-per-week value came out negative")
+    return base, suggested, budget
+
+
+def _window_texts(df: pd.DataFrame) -> list[str]:
+    """describe_window() of every row, computed once per distinct window and time zone."""
+    tz = (df["agency_timezone"].astype(object).tolist() if "agency_timezone" in df.columns
+          else [None] * len(df))
+    # nanoseconds since the epoch (pandas 3 may hold microseconds: normalise before viewing)
+    keys = list(zip(df["window_start"].to_numpy().astype("datetime64[ns]").view("i8").tolist(),
+                    df["window_end"].to_numpy().astype("datetime64[ns]").view("i8").tolist(), tz, strict=True))
+    texts = {k: describe_window(pd.Timestamp(k[0]), pd.Timestamp(k[1]), k[2]) for k in set(keys)}
+    return [texts[k] for k in keys]
+
+
+def _records(df: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
+    """Rows as dicts of plain Python values (much faster than to_dict on Arrow strings)."""
+    cols = [c for c in columns if c in df.columns]
+    values = [df[c].astype(object).tolist() for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -577,29 +634,14 @@ def recommend(
                  "lift_within_band": "maintain"}
     df["action"] = df["reason_code"].map(action_of).fillna("test")
 
-    # Posting budget per creator-window: small groups (one row per content type).
-    group = df.groupby(list(WINDOW_KEY), sort=False).ngroup().to_numpy()
-    bounds = np.flatnonzero(np.diff(group)) + 1
-    current = df["current_posts_per_week"].to_numpy()
-    actions = df["action"].to_numpy(dtype=object)
-    lifts = df["lift_pct"].to_numpy(dtype="float64")
-    confounded = df["is_confounded"].to_numpy(dtype=bool)
-    base = np.empty(len(df), dtype=np.int64)
-    suggested = np.empty(len(df), dtype=np.int64)
-    budget = np.empty(len(df), dtype=np.int64)
-    for sl in np.split(np.arange(len(df)), bounds):
-        b = _largest_remainder(current[sl])
-        base[sl] = b
-        budget[sl] = int(b.sum())
-        suggested[sl] = _allocate(actions[sl], lifts[sl], confounded[sl], b, int(t.post_step),
-                                  t.max_posts_per_type)
-    if (suggested < 0).any():  # pragma: no cover - guaranteed by construction
-        raise AssertionError("a suggested posts-per-week value came out negative")
+    base, suggested, budget = _suggest_posts(df, t)
     df["suggested_posts_per_week"] = suggested
     df["posts_change"] = suggested - base
     df["posting_budget_per_week"] = budget
     df["n"] = df["dominant_fans"]
-    records = df.to_dict("records")
+    records = _records(df, [c for c in RECOMMENDATION_COLUMNS if c not in ("window_start", "window_end")])
+    for r, w in zip(records, _window_texts(df), strict=True):
+        r["window"] = w
     advice = [_advice(r, t) for r in records]
     df["advice"] = advice
     df["rationale"] = [_rationale(r, a) for r, a in zip(records, advice, strict=True)]
@@ -608,6 +650,46 @@ def recommend(
 
 def _require_recommendations(recommendations: pd.DataFrame) -> None:
     _require(recommendations, RECOMMENDATION_COLUMNS, "the recommendations frame (the output of recommend())")
+
+
+def _window_status(rec: pd.DataFrame) -> pd.DataFrame:
+    """Per creator-window: counts, confounders, and the plan status with its withheld reason."""
+    keys = list(WINDOW_KEY)
+    conf = rec["confounders"].fillna("").astype(str)
+    flags = rec.loc[:, [*keys, "agency_id", "window_end", "subscribers_total"]].assign(
+        any_confident=rec["action"].isin(("increase", "maintain", "decrease")),
+        n_confident=rec["action"].isin(("increase", "maintain", "decrease")).astype(int),
+        n_hypothesis=(rec["tier"] == "hypothesis").astype(int),
+        n_insufficient=(rec["tier"] == "insufficient_data").astype(int),
+        n_test=(rec["action"] == "test").astype(int),
+    )
+    per = flags.groupby(keys, sort=False).agg(
+        agency_id=("agency_id", "first"), window_end=("window_end", "first"),
+        subscribers_total=("subscribers_total", "first"), any_confident=("any_confident", "any"),
+        n_confident=("n_confident", "sum"), n_hypothesis=("n_hypothesis", "sum"),
+        n_insufficient=("n_insufficient", "sum"), n_test=("n_test", "sum"),
+    ).reset_index()
+    touched = rec.loc[conf.str.len() > 0, keys].assign(confounders=conf[conf.str.len() > 0])
+    joined = touched.drop_duplicates().groupby(keys, sort=False)["confounders"].agg(
+        lambda s: _join_confounders(CONFOUNDER_SEPARATOR.join(s))).rename("confounders").reset_index()
+    per = per.merge(joined, on=keys, how="left")
+    per["confounders"] = per["confounders"].fillna("").astype(object)
+    reasons: list[str | None] = []
+    for confs, any_conf, total, n_hyp, n_ins in zip(
+            per["confounders"].tolist(), per["any_confident"].tolist(), per["subscribers_total"].tolist(),
+            per["n_hypothesis"].tolist(), per["n_insufficient"].tolist(), strict=True):
+        parts = []
+        if confs:
+            parts.append(f"A confounder overlaps this window ({confs}) and can explain a lift on its own, "
+                         f"so no change is recommended on this week's evidence.")
+        if not any_conf:
+            parts.append(f"No content type has a confident result (n={int(total)} new subscribers in the "
+                         f"window; {n_hyp} hypothesis, {n_ins} with insufficient data).")
+        reasons.append("Plan withheld. " + " ".join(parts) + " Keep the current mix, run the tests and wait "
+                       "for a clean week." if parts else None)
+    per["withheld_reason"] = pd.Series(reasons, index=per.index, dtype=object)
+    per["plan_status"] = np.where(per["withheld_reason"].isna(), "ready", "withheld")
+    return per
 
 
 def weekly_plan(recommendations: pd.DataFrame) -> pd.DataFrame:
@@ -624,31 +706,7 @@ def weekly_plan(recommendations: pd.DataFrame) -> pd.DataFrame:
     if recommendations.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in PLAN_COLUMNS})
     rec = recommendations.sort_values(list(KEY), kind="stable")
-    rec = rec.assign(_confident=rec["action"].isin(("increase", "maintain", "decrease")))
-    per_window = rec.groupby(list(WINDOW_KEY), sort=False).agg(
-        agency_id=("agency_id", "first"),
-        window_end=("window_end", "first"),
-        any_confident=("_confident", "any"),
-        subscribers_total=("subscribers_total", "first"),
-        n_hypothesis=("tier", lambda s: int((s == "hypothesis").sum())),
-        n_insufficient=("tier", lambda s: int((s == "insufficient_data").sum())),
-        confounders=("confounders", lambda s: _join_confounders(CONFOUNDER_SEPARATOR.join(s))),
-    ).reset_index()
-
-    def reason(row: pd.Series) -> str | None:
-        parts = []
-        if row["confounders"]:
-            parts.append(f"A confounder overlaps this window ({row['confounders']}) and can explain a "
-                         f"lift on its own, so no change is recommended on this week's evidence.")
-        if not row["any_confident"]:
-            parts.append(f"No content type has a confident result (n={int(row['subscribers_total'])} "
-                         f"new subscribers in the window; {row['n_hypothesis']} hypothesis, "
-                         f"{row['n_insufficient']} with insufficient data).")
-        if not parts:
-            return None
-        return "Plan withheld. " + " ".join(parts) + " Keep the current mix, run the tests and wait for a clean week."
-
-    per_window["withheld_reason"] = per_window.apply(reason, axis=1).astype(object)
+    per_window = _window_status(rec)
     ready_keys = per_window.loc[per_window["withheld_reason"].isna(), list(WINDOW_KEY)]
     ready = rec.merge(ready_keys, on=list(WINDOW_KEY), how="inner")
     ready = ready.assign(plan_status="ready", withheld_reason=None)
@@ -731,51 +789,42 @@ def creator_summary(recommendations: pd.DataFrame, *, latest_only: bool = False)
     if latest_only:
         latest = rec.groupby("creator_id")["window_start"].transform("max")
         rec = rec.loc[rec["window_start"] == latest]
-    plan = weekly_plan(rec)
-    status = {
-        (c, s): st
-        for c, s, st in plan.drop_duplicates(list(WINDOW_KEY))[[*WINDOW_KEY, "plan_status"]].itertuples(
-            index=False)
-    }
-    rows = []
-    for (creator, start), g in rec.groupby(list(WINDOW_KEY), sort=True):
-        confident = g.loc[g["action"].isin(("increase", "maintain", "decrease"))]
-        top = confident.sort_values(["lift_pct", "n"], ascending=[False, False]).head(1)
-        changes = [
-            f"{a.capitalize()} {r.content_type} ({_fmt_lift(r.lift_pct)}, n={int(r.n)}, "
-            f"confidence {r.confidence_level})"
-            for a in ("increase", "decrease", "maintain")
-            for r in confident.loc[confident["action"] == a].itertuples()
-        ]
-        n_test = int((g["action"] == "test").sum())
-        conf = _join_confounders(CONFOUNDER_SEPARATOR.join(g["confounders"]))
-        first = g.iloc[0]
-        window = describe_window(start, first["window_end"])
-        text = [f"{window}: {int(first['subscribers_total'])} new subscribers."]
-        if conf:
-            text.append(f"Confounded by {conf}.")
-        text.append(" ".join(c + "." for c in changes) if changes else "No confident result.")
+    keys = list(WINDOW_KEY)
+    per = _window_status(rec).sort_values(keys, kind="stable").reset_index(drop=True)
+    confident = rec.loc[rec["action"].isin(("increase", "maintain", "decrease"))]
+    # the changes in the order increase, decrease, maintain; content types alphabetical within
+    order = confident["action"].map({"increase": 0, "decrease": 1, "maintain": 2})
+    confident = confident.assign(_order=order).sort_values([*keys, "_order", "content_type"], kind="stable")
+    fragments = [
+        f"{a.capitalize()} {ct} ({_fmt_lift(lift)}, n={int(n)}, confidence {level})."
+        for a, ct, lift, n, level in zip(
+            confident["action"].tolist(), confident["content_type"].tolist(), confident["lift_pct"].tolist(),
+            confident["n"].tolist(), confident["confidence_level"].tolist(), strict=True)
+    ]
+    changes = (confident.loc[:, keys].assign(changes=fragments).groupby(keys, sort=False)["changes"]
+               .agg(" ".join).rename("changes").reset_index())
+    top = (confident.sort_values([*keys, "lift_pct", "n"], ascending=[True, True, False, False],
+                                 kind="stable", na_position="last")
+           .drop_duplicates(keys)
+           .loc[:, [*keys, "content_type", "lift_pct", "n", "confidence_level"]]
+           .rename(columns={"content_type": "top_content_type", "lift_pct": "top_lift_pct", "n": "top_n",
+                            "confidence_level": "top_confidence_level"}))
+    per = per.merge(changes, on=keys, how="left").merge(top, on=keys, how="left")
+    summaries = []
+    for start, end, total, confs, change, n_test, status in zip(
+            per["window_start"].tolist(), per["window_end"].tolist(), per["subscribers_total"].tolist(),
+            per["confounders"].tolist(), per["changes"].tolist(), per["n_test"].tolist(),
+            per["plan_status"].tolist(), strict=True):
+        text = [f"{describe_window(start, end)}: {int(total)} new subscribers."]
+        if confs:
+            text.append(f"Confounded by {confs}.")
+        text.append(change if isinstance(change, str) and change else "No confident result.")
         if n_test:
             text.append(f"{n_test} type{'s' if n_test != 1 else ''} to test.")
-        plan_status = status[(creator, start)]
-        text.append("Plan ready." if plan_status == "ready" else "Plan withheld.")
-        rows.append({
-            "creator_id": creator,
-            "agency_id": first["agency_id"],
-            "window_start": start,
-            "window_end": first["window_end"],
-            "subscribers_total": int(first["subscribers_total"]),
-            "n_confident": len(confident),
-            "n_hypothesis": int((g["tier"] == "hypothesis").sum()),
-            "n_insufficient_data": int((g["tier"] == "insufficient_data").sum()),
-            "top_content_type": top["content_type"].iloc[0] if len(top) else None,
-            "top_lift_pct": float(top["lift_pct"].iloc[0]) if len(top) else np.nan,
-            "top_n": int(top["n"].iloc[0]) if len(top) else None,
-            "top_confidence_level": top["confidence_level"].iloc[0] if len(top) else None,
-            "confounders": conf,
-            "plan_status": plan_status,
-            "summary": " ".join(text),
-        })
-    out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+        text.append("Plan ready." if status == "ready" else "Plan withheld.")
+        summaries.append(" ".join(text))
+    per["summary"] = summaries
+    out = per.rename(columns={"n_insufficient": "n_insufficient_data"}).loc[:, list(SUMMARY_COLUMNS)]
     out["top_n"] = pd.to_numeric(out["top_n"]).astype("Int64")
+    out["top_lift_pct"] = pd.to_numeric(out["top_lift_pct"]).astype("float64")
     return out

@@ -131,10 +131,14 @@ def _rows_with_run(pixels: np.ndarray, hex_colour: str, min_run: int, tol: int =
     """Indices of pixel rows holding at least ``min_run`` consecutive pixels of the colour."""
     rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
     mask = np.abs(pixels.astype(int) - rgb).max(axis=-1) <= tol
-    window = np.ones(min_run, dtype=int)
-    hits = [i for i, row in enumerate(mask) if row.sum() >= min_run
-            and (np.convolve(row.astype(int), window, mode="valid") == min_run).any()]
-    return np.array(hits, dtype=int)
+    csum = np.concatenate([np.zeros((mask.shape[0], 1), dtype=int), np.cumsum(mask, axis=1)], axis=1)
+    runs = csum[:, min_run:] - csum[:, :-min_run]  # pixels of the colour in every window of min_run
+    return np.flatnonzero((runs == min_run).any(axis=1))
+
+
+def _distinct_colours(pixels: np.ndarray) -> int:
+    packed = (pixels[..., 0].astype(np.uint32) << 16) | (pixels[..., 1].astype(np.uint32) << 8) | pixels[..., 2]
+    return len(np.unique(packed))
 
 
 class _TagCounter(HTMLParser):
@@ -179,7 +183,7 @@ def test_lift_chart_png_is_a_png_of_fixed_size_with_tier_colours():
     assert px.shape == (450, 800, 3)
     for tier, colour in TIER_COLOURS.items():
         assert _near(px, colour) > 300, f"no {tier} bar drawn"
-    assert len(np.unique(px.reshape(-1, 3), axis=0)) > 50
+    assert _distinct_colours(px) > 50
     # fewer, more or no rows: the size does not change
     assert _png_size(lift_chart_png(rows.head(1), "one")) == (800, 450)
     assert _png_size(lift_chart_png(rows.iloc[0:0], "none")) == (800, 450)
@@ -425,7 +429,7 @@ def test_digest_renders_in_headless_chromium(tmp_path: Path):
     data = shot.read_bytes()
     assert _png_size(data) == (SCREEN_W, SCREEN_H)
     px = _pixels(data)
-    assert len(np.unique(px.reshape(-1, 3), axis=0)) > 100, "the screenshot is blank"
+    assert _distinct_colours(px) > 100, "the screenshot is blank"
     # the chart's bars: solid runs of each tier colour far wider than the page's 4 px borders or text
     for tier, colour in TIER_COLOURS.items():
         rows = _rows_with_run(px, colour, min_run=25)
