@@ -14,7 +14,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from scipy import stats
+
+from funnellens.stats import poisson_ci
 
 CHART_DPI = 100
 CHART_WIDTH_PX = 800
@@ -51,21 +52,13 @@ def exact_lift_interval(
     expectation E. With a = 1 - level, the Garwood bounds of lambda are
     ``L = chi2.ppf(a/2, 2k) / 2`` (0 when k = 0) and ``U = chi2.ppf(1 - a/2, 2k + 2) / 2``;
     they solve ``P(X >= k | L) = a/2`` and ``P(X <= k | U) = a/2``. The lift bounds are
-    ``(L/E - 1) x 100`` and ``(U/E - 1) x 100``; NaN where E <= 0 or k is missing.
+    ``(L/E - 1) x 100`` and ``(U/E - 1) x 100``; NaN where E <= 0 or k is missing or
+    invalid. The ratio interval is :func:`funnellens.stats.poisson_ci` (R's ``poisson.test``).
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
-    k = np.asarray(observed, dtype="float64")
-    e = np.asarray(expected, dtype="float64")
-    if np.any(k[~np.isnan(k)] < 0):
-        raise ValueError("observed counts must be >= 0")
-    alpha = 1.0 - level
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * np.maximum(k, 1e-300)) / 2, 0.0)
-        upper = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
-        ok = (e > 0) & ~np.isnan(k)
-        low_pct = np.where(ok, (lower / np.where(ok, e, 1.0) - 1) * 100, np.nan)
-        high_pct = np.where(ok, (upper / np.where(ok, e, 1.0) - 1) * 100, np.nan)
+    low, high = poisson_ci(observed, expected, conf_level=level, alternative="two-sided", on_invalid="nan")
+    low_pct, high_pct = (np.asarray(low) - 1) * 100, (np.asarray(high) - 1) * 100
     return low_pct, high_pct
 
 
