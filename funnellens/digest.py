@@ -440,8 +440,8 @@ def render_digest_text(digest: CreatorDigest) -> str:
         for r in rows:
             out.append("  " + "  ".join(r[k].ljust(widths[k]) for k in head).rstrip())
     out += ["", "CHART"]
-    out += _wrap("Lift by content type with its exact 95% interval: see lift-chart.png (attached, or "
-                 "beside this file); the HTML digest shows it inline.", "  ")
+    out += _wrap("Lift by content type with its exact 95% interval, n and confidence: the PNG attached to "
+                 "the e-mail, or written beside this file; the HTML digest shows it inline.", "  ")
     out += [""] + _wrap(HOW_TO_READ, "")
     return "\n".join(out) + "\n"
 
