@@ -144,6 +144,9 @@ RAW_ROWS: dict[str, list[dict[str, Any]]] = {
         {"event_id": "p1", "event_name": "prompt_submitted", "user_id": "u1", "occurred_at": _h(0),
          "properties": '{"length": 12}', "context": '{"app": "ios"}'},
         {"event_id": "p2", "event_name": "paywall_shown", "anonymous_id": "anon1", "occurred_at": _h(0, 1)},
+        # An exact copy of p2, lineage included (same file, line and load): one row survives.
+        {"event_id": "p2", "event_name": "paywall_shown", "anonymous_id": "anon1", "occurred_at": _h(0, 1),
+         "_line": 3},
     ],
     "funnel_steps": [
         {"funnel_id": "f-main", "funnel_name": "Main", "order_mode": "Sequential",
@@ -712,3 +715,48 @@ def test_production_without_a_salt_fails_to_compile(built: BuiltWarehouse, tmp_p
     assert not run.success
     errors = " ".join([str(run.exception or ""), *run.messages.values()])
     assert "FUNNELLENS_ENV=production but FUNNELLENS_ID_SALT is not set" in errors
+
+
+# ---------------------------------------------------------------------------------------
+# Scale (pytest -m scale): event-scale staging stays set-based and exact
+# ---------------------------------------------------------------------------------------
+@pytest.mark.scale
+def test_tracking_events_staging_at_one_million_events(tmp_path: Path) -> None:
+    n_events, n_duplicates = 1_000_000, 5_000
+    path = tmp_path / "warehouse.duckdb"
+    create_raw_warehouse(path, {})
+    with duckdb.connect(str(path)) as setup:
+        setup.execute(f"""
+            insert into raw.tracking_events by name
+            select md5(i::varchar) as event_id,
+                (['page_view', 'step_entry', 'step_exit', 'conversion'])[1 + i % 4] as event_type,
+                's' || (i // 7) as session_id, 'v' || (i // 23) as visitor_id,
+                '10.0.' || (i % 250) || '.1' as ip_address,
+                timestamp '2026-01-01' + to_seconds(i) as occurred_at,
+                'tracking/part-' || (i // 100000) || '.ndjson' as _source_file, md5('f') as _file_hash,
+                i % 100000 + 1 as _line, 'load-1' as _load_id, timestamp '2026-02-01' as _loaded_at
+            from range({n_events}) as t(i)
+        """)
+        # Later loads repeating existing event ids: staging must keep the first loaded.
+        setup.execute(f"""
+            insert into raw.tracking_events
+            select * replace ('late' as session_id, timestamp '2026-02-02' as _loaded_at, 'load-2' as _load_id)
+            from raw.tracking_events where _line % 200 = 0 limit {n_duplicates}
+        """)
+    # With the definitions its relationships tests refer to (empty here, so those tests warn).
+    selected = ["stg_tracking__events", "stg_definitions__funnel_steps", "stg_definitions__ab_test_variants"]
+    run = run_dbt(["build", "--select", *selected], warehouse=path, work_dir=tmp_path)
+    assert run.success, {k: v for k, v in run.statuses.items() if v not in ("success", "pass", "warn")}
+    with duckdb.connect(str(path), read_only=True) as check:
+        total, distinct_keys, late = check.execute(
+            "select count(*), count(distinct event_id), count(*) filter (where session_id = 'late') "
+            "from staging.stg_tracking__events").fetchone()
+        assert (total, distinct_keys, late) == (n_events, n_events, 0)
+        expected = person_key("v42", TEST_TENANT)
+        assert check.execute("select distinct visitor_key from staging.stg_tracking__events "
+                             "where event_id = md5((42 * 23)::varchar)").fetchone()[0] == expected
+        from validation.gx_suites import run_gx_suite
+
+        result = run_gx_suite(check, "staging.stg_tracking__events", max_rows=200_000)
+        assert result.success, result.failed_expectations
+        assert result.sampled and result.rows_validated == 200_000 and result.rows_total == n_events

@@ -1,6 +1,11 @@
 -- Promos, price changes, collabs and shout-outs that can explain a lift on their own.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'confounders') }}
+    {{ first_loaded_rows(source('raw', 'confounders'), [
+        clean_text('creator_id'),
+        clean_vocab('confounder_type'),
+        'cast(starts_at as timestamp)',
+    ]) }}
 ),
 
 renamed as (
@@ -12,15 +17,10 @@ renamed as (
         {{ clean_text('description') }} as description,
         {{ lineage_columns() }}
     from source
-),
-
-deduplicated as (
-    select * from renamed
-    {{ dedupe_first_loaded(['creator_id', 'confounder_type', 'starts_at']) }}
 )
 
 select
     md5(concat_ws('|', creator_id, confounder_type, strftime(starts_at, '%Y-%m-%dT%H:%M:%S.%f')))
         as confounder_id,
     *
-from deduplicated
+from renamed

@@ -1,6 +1,10 @@
 -- A/B test definitions, one row per variant, from the ab_tests YAML.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'ab_test_variants') }}
+    {{ first_loaded_rows(source('raw', 'ab_test_variants'), [
+        clean_text('ab_test_id'),
+        clean_text('variant_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -22,4 +26,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['ab_test_id', 'variant_id']) }}

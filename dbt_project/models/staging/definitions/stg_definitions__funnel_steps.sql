@@ -1,6 +1,10 @@
 -- Funnel definitions, one row per step, from the funnels YAML.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'funnel_steps') }}
+    {{ first_loaded_rows(source('raw', 'funnel_steps'), [
+        clean_text('funnel_id'),
+        clean_text('step_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -17,4 +21,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['funnel_id', 'step_id']) }}

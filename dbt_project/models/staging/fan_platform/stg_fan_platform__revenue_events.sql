@@ -1,8 +1,14 @@
 -- Typed revenue statement rows. The fan named in a description ("Tip from X") is PII: it
 -- leaves as counterparty_key (hashed exactly like stg_fan_platform__subscribers.fan_username_key,
 -- so the two join) and is redacted from the description.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'revenue_events') }}
+    {{ first_loaded_rows(source('raw', 'revenue_events'), [
+        clean_text('creator_id'),
+        'cast(occurred_at as timestamp)',
+        'cast(amount as double)',
+        clean_text('description'),
+    ]) }}
 ),
 
 creators as (
@@ -25,11 +31,6 @@ renamed as (
     from source as r
     left join creators as c
         on c.creator_id = {{ clean_text('r.creator_id') }}
-),
-
-deduplicated as (
-    select * from renamed
-    {{ dedupe_first_loaded(['creator_id', 'occurred_at', 'amount', 'description_clear']) }}
 )
 
 select
@@ -54,4 +55,4 @@ select
     _line,
     _load_id,
     _loaded_at
-from deduplicated
+from renamed

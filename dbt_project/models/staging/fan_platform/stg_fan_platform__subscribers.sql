@@ -2,8 +2,13 @@
 -- agency (the tenant), joined from the roster through creator_id. A creator missing from the
 -- roster gives NULL keys and fails the not_null / relationships tests rather than being hashed
 -- under a made-up tenant.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'subscribers') }}
+    {{ first_loaded_rows(source('raw', 'subscribers'), [
+        clean_text('creator_id'),
+        clean_text('fan_id'),
+        'cast(subscribed_at as timestamp)',
+    ]) }}
 ),
 
 creators as (
@@ -24,11 +29,6 @@ renamed as (
     from source as s
     left join creators as c
         on c.creator_id = {{ clean_text('s.creator_id') }}
-),
-
-deduplicated as (
-    select * from renamed
-    {{ dedupe_first_loaded(['creator_id', 'fan_id_clear', 'subscribed_at']) }}
 )
 
 select
@@ -46,4 +46,4 @@ select
     _line,
     _load_id,
     _loaded_at
-from deduplicated
+from renamed

@@ -1,8 +1,11 @@
 -- Conversions. user_id is hashed like in touchpoints; e-mail and phone are normalised and then
 -- plain (unsalted) SHA-256 hashed, which is what offline-conversion APIs (Meta CAPI, GA4
 -- Measurement Protocol) match on. The clear values never leave raw.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'conversions') }}
+    {{ first_loaded_rows(source('raw', 'conversions'), [
+        clean_text('conversion_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -21,4 +24,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['conversion_id']) }}

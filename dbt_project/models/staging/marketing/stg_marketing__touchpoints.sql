@@ -1,7 +1,10 @@
 -- Marketing touchpoints. user_id and journey_id are person-linked ids: salted hashes keyed by
 -- the deployment tenant (FUNNELLENS_TENANT), the same keys as in conversions and product events.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'touchpoints') }}
+    {{ first_loaded_rows(source('raw', 'touchpoints'), [
+        clean_text('touchpoint_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -24,4 +27,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['touchpoint_id']) }}

@@ -1,8 +1,11 @@
 -- GDPR erasure requests, with the subject's id only as the hashed keys it has in staging. The
 -- erasure job reads the clear subject_id from raw (raw still holds clear ids); downstream of
 -- staging, rows are found by these keys.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'erasure_requests') }}
+    {{ first_loaded_rows(source('raw', 'erasure_requests'), [
+        clean_text('request_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -13,11 +16,6 @@ renamed as (
         cast(requested_at as timestamp) as requested_at,
         {{ lineage_columns() }}
     from source
-),
-
-deduplicated as (
-    select * from renamed
-    {{ dedupe_first_loaded(['request_id']) }}
 ),
 
 agencies as (
@@ -32,7 +30,7 @@ fan_keys as (
     select
         r.request_id,
         list(distinct k.fan_key order by k.fan_key) as subject_keys
-    from deduplicated as r
+    from renamed as r
     cross join agencies as a
     cross join lateral (
         select {{ hash_id('r.subject_id_clear', 'a.agency_id') }} as fan_key
@@ -52,7 +50,7 @@ keyed as (
             when r.subject_type in ('user', 'anonymous', 'visitor')
                 then {{ hash_id('r.subject_id_clear', default_tenant_literal()) }}
         end as subject_key
-    from deduplicated as r
+    from renamed as r
 )
 
 select

@@ -1,7 +1,10 @@
 -- App product events. user_id and anonymous_id leave as salted hashes. properties and context
 -- are kept as loaded for now: PII scrubbing of their contents is issue 6 and belongs here.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'product_events') }}
+    {{ first_loaded_rows(source('raw', 'product_events'), [
+        clean_text('event_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -18,4 +21,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['event_id']) }}

@@ -1,6 +1,9 @@
 -- The roster: one row per creator, with the agency that is the tenant of the creator's fan data.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'creators') }}
+    {{ first_loaded_rows(source('raw', 'creators'), [
+        clean_text('creator_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -17,4 +20,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['creator_id']) }}

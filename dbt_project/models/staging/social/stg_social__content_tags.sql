@@ -1,7 +1,11 @@
 -- Manual content-type tags, one row per post. Rule-based suggestions are added in
 -- intermediate; tag_source lets that union keep "a manual tag always wins".
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'content_tags') }}
+    {{ first_loaded_rows(source('raw', 'content_tags'), [
+        clean_vocab('platform'),
+        clean_text('post_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -18,4 +22,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['platform', 'post_id']) }}

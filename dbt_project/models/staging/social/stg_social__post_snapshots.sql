@@ -1,7 +1,12 @@
 -- Cumulative post metrics per export snapshot. Deltas between snapshots are computed in
 -- intermediate (int_post_view_deltas), never here: staging keeps the exported totals.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'social_post_snapshots') }}
+    {{ first_loaded_rows(source('raw', 'social_post_snapshots'), [
+        clean_vocab('platform'),
+        clean_text('post_id'),
+        'cast(snapshot_at as timestamp)',
+    ]) }}
 ),
 
 renamed as (
@@ -32,4 +37,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['platform', 'post_id', 'snapshot_at']) }}

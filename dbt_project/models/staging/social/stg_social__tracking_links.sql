@@ -1,6 +1,9 @@
 -- Referral / tracking link codes: ground truth for the source of a fan who used one.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'tracking_links') }}
+    {{ first_loaded_rows(source('raw', 'tracking_links'), [
+        link_code_from_url('link_code'),
+    ]) }}
 ),
 
 renamed as (
@@ -16,4 +19,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['link_code']) }}

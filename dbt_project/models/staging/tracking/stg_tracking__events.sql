@@ -1,9 +1,12 @@
--- Website funnel tracking events (SPEC-FUN-004). Event scale: one pass of column expressions and
--- one dedup window, no joins. visitor_id and ip_address leave as salted hashes; session_id is
+-- Website funnel tracking events (SPEC-FUN-004). Event scale: one pass of column expressions, a
+-- dedup that only sorts duplicated keys, no joins. visitor_id and ip_address leave as salted hashes; session_id is
 -- kept: it is a random per-session token of the tracker that identifies no one on its own, and
 -- an erasure removes a visitor's rows (and with them the sessions) by visitor_key.
+-- The first loaded row of every natural key (see macros/staging_helpers.sql).
 with source as (
-    select * from {{ source('raw', 'tracking_events') }}
+    {{ first_loaded_rows(source('raw', 'tracking_events'), [
+        clean_text('event_id'),
+    ]) }}
 ),
 
 renamed as (
@@ -38,4 +41,3 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_first_loaded(['event_id']) }}
