@@ -7,7 +7,7 @@ with rules (priority, content_type, pattern) as (
     values
         (1, 'grwm', '\bgrwm\b|get ?ready ?with ?me|#getreadywithme|#makeuproutine'),
         (2, 'behind_scenes', 'behind ?the ?scenes|#behindthescenes|\bbts\b|\bbloopers?\b|\bshoot day\b|#creatorlife'),
-        (3, 'money_talk', 'money ?talk|#moneytalk|#creatoreconomy|#personalfinance|how much i (made|make|earn)|\bbudget(ing)?\b|\bincome\b|\btaxes\b'),
+        (3, 'money_talk', 'money ?talk|#moneytalk|#creatoreconomy|#personalfinance|how much i (?:made|make|earn)|\bbudget(?:ing)?\b|\bincome\b|\btaxes\b'),
         (4, 'storytime', 'story ?times?\b|#storytimes?\b|#story\b|you won.?t believe|\btrue story\b'),
         (5, 'thirst_trap', 'thirst ?trap|#thirsttrap|fit ?check|#fitcheck|#ootd|\bootd\b|mirror check|rate this look')
 ),
