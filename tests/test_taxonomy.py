@@ -223,15 +223,19 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def make_table(con: duckdb.DuckDBPyConnection, rows: list[tuple], properties_type: str = "JSON") -> None:
+    frame = pd.DataFrame({
+        "event_id": [str(i) for i in range(1, len(rows) + 1)],
+        "_line": range(1, len(rows) + 1),
+        "event_name": [name for name, _ in rows],
+        "props": [p if p is None or isinstance(p, str) else json.dumps(p) for _, p in rows],
+    }).astype({"event_name": object, "props": object})
+    con.register("__rows", frame)
     con.execute(
-        "CREATE OR REPLACE TABLE events (event_id VARCHAR, _source_file VARCHAR, _file_hash VARCHAR, "
-        f"_line BIGINT, event_name VARCHAR, properties {properties_type})"
+        "CREATE OR REPLACE TABLE events AS SELECT event_id, 'product_events/a.ndjson' AS _source_file, "
+        "'h' AS _file_hash, CAST(_line AS BIGINT) AS _line, CAST(event_name AS VARCHAR) AS event_name, "
+        f"CAST(CAST(props AS VARCHAR) AS {properties_type}) AS properties FROM __rows ORDER BY _line"
     )
-    con.executemany(
-        "INSERT INTO events VALUES (?, 'product_events/a.ndjson', 'h', ?, ?, ?)",
-        [(str(i), i, name, props if props is None or isinstance(props, str) else json.dumps(props))
-         for i, (name, props) in enumerate(rows, 1)],
-    )
+    con.unregister("__rows")
 
 
 GOOD_PROMPT = {"prompt_id": "p1", "prompt_text": "hello", "model": "gpt-4o-mini"}
