@@ -1,6 +1,6 @@
 """The dbt staging layer: models, dedup, PII hashing, documentation and the dbt test gates.
 
-One `dbt build` of the whole project runs per test session (cached in `build_staging_warehouse`,
+One `dbt build` of the staging layer runs per test session (cached in `build_staging_warehouse`,
 which tests/test_gx_suites.py reuses) over a temporary DuckDB whose raw tables hold a few
 hand-written rows each. The gate tests copy that warehouse, inject bad rows into raw and run dbt
 again on the copy.
@@ -27,6 +27,9 @@ from funnellens.contract import LOAD_METADATA, SOURCES, bookkeeping_ddl, raw_tab
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STAGING_DIR = REPO_ROOT / "dbt_project" / "models" / "staging"
+
+# The staging layer only: intermediate and marts models (other modules' tests) are not built here.
+STAGING_SELECTOR = "path:dbt_project/models/staging"
 
 TEST_SALT = "test-salt-for-the-staging-tests"
 TEST_TENANT = "tenant-under-test"
@@ -249,6 +252,9 @@ def run_dbt(args: Sequence[str], *, warehouse: Path, work_dir: Path, salt: str =
         "DBT_TARGET": "dev",
         "DO_NOT_TRACK": "1",
     }
+    if args and args[0] in ("build", "test"):
+        # Only tests whose parents are built here: not other layers' tests that also read staging.
+        args = [*args, "--indirect-selection", "buildable"]
     cli_args = [
         *args,
         "--project-dir", str(REPO_ROOT),
@@ -296,12 +302,12 @@ _BUILT: dict[str, BuiltWarehouse] = {}
 
 
 def build_staging_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
-    """The fixture warehouse after one `dbt build` of the project; built once per session."""
+    """The fixture warehouse after one `dbt build` of the staging layer; built once per session."""
     if "good" not in _BUILT:
         work_dir = tmp_path_factory.mktemp("dbt_staging")
         path = work_dir / "warehouse.duckdb"
         create_raw_warehouse(path, RAW_ROWS)
-        build = run_dbt(["build"], warehouse=path, work_dir=work_dir)
+        build = run_dbt(["build", "--select", STAGING_SELECTOR], warehouse=path, work_dir=work_dir)
         _BUILT["good"] = BuiltWarehouse(path, work_dir, build)
     return _BUILT["good"]
 
@@ -616,7 +622,7 @@ def test_docs_generate_writes_a_catalog(built: BuiltWarehouse, tmp_path: Path) -
     # On a copy: this module holds the built file open read-only.
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(built.path, copy)
-    run = run_dbt(["docs", "generate"], warehouse=copy, work_dir=built.work_dir)
+    run = run_dbt(["docs", "generate", "--select", STAGING_SELECTOR], warehouse=copy, work_dir=built.work_dir)
     assert run.success, run.exception
     import json
 
@@ -699,7 +705,8 @@ def test_a_failing_gate_skips_what_is_downstream(bad_build: tuple[Path, DbtRun],
     with duckdb.connect(str(path)) as bad:
         insert_raw_rows(bad, "creators", [{"agency_id": "a3", "creator_id": "c3", "agency_timezone": "Mars/Olympus",
                                            "_loaded_at": LOAD_2}])
-    run = run_dbt(["build", "--select", "stg_roster__creators+"], warehouse=path, work_dir=built.work_dir)
+    run = run_dbt(["build", "--select", f"stg_roster__creators+,{STAGING_SELECTOR}"], warehouse=path,
+                  work_dir=built.work_dir)
     assert not run.success
     assert run.statuses["assert_agency_timezone_known"] == "fail"
     assert run.statuses["stg_roster__creators"] == "success"
