@@ -1,6 +1,5 @@
 """Jobs, the nightly schedule, the landing-zone sensor and the run-failure alert."""
 
-from __future__ import annotations
 
 import hashlib
 import os

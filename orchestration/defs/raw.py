@@ -1,6 +1,5 @@
 """Raw ingest assets (one per landing-zone source) and their blocking pandera gates."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,11 +1,10 @@
 """dbt models as Dagster assets (dbt tests become asset checks) and the GX gates on staging."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_project, export_dbt_environment
+from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_executable, dbt_project, export_dbt_environment
 from orchestration.lib.warehouse import DuckDBWarehouse
 from validation.gx_suites import GX_SUITES, run_gx_suite
 
@@ -33,7 +32,7 @@ def staging_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[dbt_staging],
         asset_checks=checks,
-        resources={"dbt": DbtCliResource(project_dir=project)},
+        resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
     )
 
 

@@ -7,6 +7,8 @@ asset), a model in schema ``staging`` is ``staging/<model>``. Groups are the pro
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -110,6 +112,17 @@ def parse_manifest(project: DbtProject) -> Path:
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
     return project.manifest_path
+
+
+def dbt_executable() -> str:
+    """The dbt beside this Python (the venv's), so runs work without an activated venv."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dbt")
+    if found is None:
+        raise RuntimeError("dbt is not installed: run scripts/setup.sh (installs dbt-core and dbt-duckdb)")
+    return found
 
 
 class FunnelLensDbtTranslator(DagsterDbtTranslator):
