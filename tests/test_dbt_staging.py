@@ -111,6 +111,9 @@ RAW_ROWS: dict[str, list[dict[str, Any]]] = {
          "description": "Tip from FanOne", "revenue_type": "Tip", "counterparty": "FanOne"},
         {"creator_id": "c1", "occurred_at": _h(2), "amount": -9.99, "fee": -2.0, "net": -7.99,
          "description": "Refund for subscription", "revenue_type": "refund", "counterparty": None},
+        # A one-letter username: only the trailing name is redacted, not every 'a' in the text.
+        {"creator_id": "c2", "occurred_at": _h(1, 7), "amount": 3.0, "description": "Payment for message from a",
+         "revenue_type": "message", "counterparty": "a"},
     ],
     "confounders": [
         {"creator_id": "c1", "confounder_type": "Promo", "starts_at": _h(3), "ends_at": _h(5),
@@ -176,7 +179,7 @@ EXPECTED_ROWS = {
     "stg_social__content_tags": 2,
     "stg_social__tracking_links": 2,
     "stg_fan_platform__subscribers": 3,
-    "stg_fan_platform__revenue_events": 2,
+    "stg_fan_platform__revenue_events": 3,
     "stg_agency__confounders": 1,
     "stg_marketing__touchpoints": 2,
     "stg_marketing__conversions": 2,
@@ -458,6 +461,8 @@ def test_no_clear_person_id_is_left_in_staging(con: duckdb.DuckDBPyConnection) -
     desc = con.execute("select description from staging.stg_fan_platform__revenue_events "
                        "where revenue_type = 'tip'").fetchone()[0]
     assert desc == "Tip from [fan]"
+    assert con.execute("select description from staging.stg_fan_platform__revenue_events "
+                       "where revenue_type = 'message'").fetchone()[0] == "Payment for message from [fan]"
 
 
 def test_fan_keys_are_salted_per_agency(con: duckdb.DuckDBPyConnection) -> None:

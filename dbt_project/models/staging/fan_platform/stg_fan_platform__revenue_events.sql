@@ -46,8 +46,11 @@ select
     fee,
     net,
     currency,
+    -- "Tip from X": swap the trailing name; a name elsewhere in the text is replaced wherever it is.
     case
         when counterparty_clear is null then description_clear
+        when ends_with(description_clear, counterparty_clear)
+            then left(description_clear, length(description_clear) - length(counterparty_clear)) || '[fan]'
         else replace(description_clear, counterparty_clear, '[fan]')
     end as description,
     {{ hash_id(clean_handle('counterparty_clear'), 'agency_id') }} as counterparty_key,
