@@ -10,6 +10,7 @@ from orchestration.lib.warehouse import DuckDBWarehouse, LandingZone
 from validation.raw_schemas import validate_raw_table
 
 WRITER_POOL = "duckdb_writer"
+MAX_FILES_IN_METADATA = 100
 
 
 def _column_schema(source: Source) -> dg.TableSchema:
@@ -48,7 +49,11 @@ def build_raw_asset(source: Source) -> dg.Definitions:
             f"{source.name}: {report.rows_loaded} rows loaded, {report.rows_quarantined} quarantined, "
             f"{report.files_loaded} files loaded, {report.files_skipped} skipped, {report.files_failed} failed"
         )
-        return dg.MaterializeResult(metadata={**report.as_metadata(), "dagster/row_count": total})
+        metadata = report.as_metadata()
+        if len(metadata["files"]) > MAX_FILES_IN_METADATA:  # keep the event log small
+            metadata["files"] = metadata["files"][:MAX_FILES_IN_METADATA]
+            metadata["files_truncated_to"] = MAX_FILES_IN_METADATA
+        return dg.MaterializeResult(metadata={**metadata, "dagster/row_count": total})
 
     _raw_asset.__name__ = f"raw_{source.table}"
 
