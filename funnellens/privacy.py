@@ -98,7 +98,7 @@ SECRET_ASSIGNMENT_PATTERN = (
     r"(\"?[ \t]*[=:][ \t]*\"?)(?:(?:bearer|basic|digest)[ \t]+)?[^ \t\r\n&#\"',;]+)"
 )
 BEARER_PATTERN = r"(?i:\b(bearer[ \t]+)[A-Za-z0-9\-._~+/]{16,}=*)"
-EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}"
+EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 CARD_PATTERN = r"\b(?:2[2-7]|[3-6][0-9])(?:[ \-]?[0-9]){11,17}\b"
 SSN_PATTERN = (
     r"\b(?:00[1-9]|0[1-9][0-9]|[1-578][0-9]{2}|6[0-57-9][0-9]|66[0-57-9])-(?:0[1-9]|[1-9][0-9])-"
@@ -163,6 +163,11 @@ _PHONE_RE = re.compile(PHONE_PATTERN, re.ASCII)
 # Every word of _ASSIGN_WORDS contains one of these (lower case).
 _SECRET_HINT_WORDS = ("pass", "pwd", "secret", "token", "key", "authorization", "cvv", "cvc")
 _HINT_RE = re.compile(r"[0-9@=:]", re.ASCII)
+# Necessary conditions of the digit rules that Python's engine finds fast (a leading character
+# class): the full patterns run only when these match.
+_PHONE_HINT_RE = re.compile(r"[0-9]{3}[ .\-][0-9]{4}|\+[1-9]", re.ASCII)
+_CARD_HINT_RE = re.compile(r"[0-9](?:[ \-]?[0-9]){12}", re.ASCII)
+_SSN_HINT_RE = re.compile(r"[0-9]{3}-[0-9]{2}-[0-9]{4}", re.ASCII)
 _SECRET_KEY_RE = re.compile(SECRET_KEY_PATTERN, re.ASCII)
 _NOT_SECRET_KEY_RE = re.compile(NOT_SECRET_KEY_PATTERN, re.ASCII)
 _JSON_PREFILTER_RE = re.compile(JSON_PREFILTER_PATTERN, re.ASCII)
@@ -221,6 +226,8 @@ def is_secret_key(key: str) -> bool:
 def _scrub_cards(text: str) -> str:
     # The algorithm of the SQL macro, so both engines agree: find the candidates, keep the
     # Luhn-valid ones, replace each (every occurrence of its text) in the order found.
+    if not _CARD_HINT_RE.search(text):
+        return text
     for candidate in _CARD_RE.findall(text):
         if luhn_valid(candidate):
             text = text.replace(candidate, PLACEHOLDERS["card"])
@@ -228,6 +235,8 @@ def _scrub_cards(text: str) -> str:
 
 
 def _has_card(text: str) -> bool:
+    if not _CARD_HINT_RE.search(text):
+        return False
     return any(luhn_valid(c) for c in _CARD_RE.findall(text))
 
 
@@ -249,9 +258,12 @@ def _scrub_untruncated(text: str) -> str:
         text = _BEARER_RE.sub(r"\1" + PLACEHOLDERS["secret"], text)
     if "@" in text:  # the e-mail pattern is quadratic in Python on long texts without '@'
         text = _EMAIL_RE.sub(PLACEHOLDERS["email"], text)
-    text = _PHONE_RE.sub(PLACEHOLDERS["phone"], text)
+    if _PHONE_HINT_RE.search(text):
+        text = _PHONE_RE.sub(PLACEHOLDERS["phone"], text)
     text = _scrub_cards(text)
-    return _SSN_RE.sub(PLACEHOLDERS["ssn"], text)
+    if _SSN_HINT_RE.search(text):
+        text = _SSN_RE.sub(PLACEHOLDERS["ssn"], text)
+    return text
 
 
 def _detect(text: str) -> list[str]:
@@ -263,11 +275,11 @@ def _detect(text: str) -> list[str]:
         found.append("secret")
     if "@" in text and _EMAIL_RE.search(text):
         found.append("email")
-    if _PHONE_RE.search(text):
+    if _PHONE_HINT_RE.search(text) and _PHONE_RE.search(text):
         found.append("phone")
     if _has_card(text):
         found.append("card")
-    if _SSN_RE.search(text):
+    if _SSN_HINT_RE.search(text) and _SSN_RE.search(text):
         found.append("ssn")
     return found
 
@@ -440,6 +452,9 @@ def scrub_json_text(text: str | None, *, max_length: int = MAX_TEXT_LENGTH) -> S
     return ScrubResult(json.dumps(result.value, ensure_ascii=False, separators=(",", ":")), result.flags)
 
 
+_ARROW_MIN_STRINGS = 2000
+
+
 def scrub_json_texts(texts: Sequence[str | None], *, max_length: int = MAX_TEXT_LENGTH) -> list[ScrubResult]:
     """:func:`scrub_json_text` over many documents, the string work vectorised by :func:`scrub_arrow`.
 
@@ -479,10 +494,15 @@ def scrub_json_texts(texts: Sequence[str | None], *, max_length: int = MAX_TEXT_
         docs.append(("json", parsed))
         collect(parsed)
 
-    scrubbed_arr, flag_arrays = scrub_arrow(pa.array(strings, pa.string()), max_length=max_length)
-    scrubbed = scrubbed_arr.to_pylist()
-    flag_matrix = np.column_stack([flag_arrays[k].to_numpy(zero_copy_only=False) for k in FLAG_KINDS]) \
-        if strings else np.zeros((0, len(FLAG_KINDS)), dtype=bool)
+    if len(strings) >= _ARROW_MIN_STRINGS:
+        scrubbed_arr, flag_arrays = scrub_arrow(pa.array(strings, pa.string()), max_length=max_length)
+        scrubbed = scrubbed_arr.to_pylist()
+        flag_matrix = np.column_stack([flag_arrays[k].to_numpy(zero_copy_only=False) for k in FLAG_KINDS])
+    else:  # pyarrow compiles every pattern on each call: for a few strings `re` is faster
+        results = [scrub_text(s, max_length=max_length) for s in strings]
+        scrubbed = [r.value for r in results]
+        flag_matrix = np.array([[k in r.flags for k in FLAG_KINDS] for r in results], dtype=bool).reshape(
+            len(results), len(FLAG_KINDS))
     position = 0
     flags: set[str] = set()
 

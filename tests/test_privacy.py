@@ -335,6 +335,9 @@ def test_sql_json_scrubber_agrees_with_python_and_the_prefilter_is_a_superset(co
             changed += 1
             assert json_may_contain_pii(text), text  # the pre-filter never skips a row that needs scrubbing
     assert changed > 300
+    small = scrub_json_texts(texts[:30])  # a small batch takes the `re` path, a large one pyarrow
+    assert [json.loads(r.value) for r in small] == [scrub_json(d).value for d in docs[:30]]
+    assert [r.flags for r in small] == [r.flags for r in batch[:30]]
     con.execute("CREATE TABLE docs AS SELECT i, CAST(t AS JSON) AS j FROM "
                 "(SELECT unnest(?) AS t, unnest(range(?)) AS i)", [texts, len(texts)])
     rows = con.execute("SELECT i, fl_scrub_json(j), fl_scrub_json_struct(j) FROM docs ORDER BY i").fetchall()
