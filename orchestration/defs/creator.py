@@ -1,0 +1,237 @@
+"""Creator content attribution (issue 3): dbt intermediate -> analytics (Python) -> dbt marts.
+
+    intermediate/int_*            snapshot deltas, content types, windows, baselines, fan credits
+    analytics/content_type_confidence   p-values (Fay-Feuer / exact Poisson), lift, confidence
+    analytics/recommendations           funnellens.recommendations.recommend on the performance rows
+    analytics/pilot_validation          calibration backtest, placebo, lag sensitivity
+    marts/fct_*                   the BI tables (dbt), reading the analytics tables as sources
+
+The two dbt segments are separate ``@dbt_assets`` because the Python assets sit between them.
+Each Python asset is thin: read a table, call a pure function, write a table, return metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from funnellens.confidence import ConfidenceThresholds, score_confidence_frame
+from funnellens.pilot import PilotThresholds, run_pilot
+from funnellens.stats import weighted_poisson_pvalues
+from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_project, export_dbt_environment
+from orchestration.lib.warehouse import DuckDBWarehouse, LandingZone
+from validation.creator_schemas import CONTENT_TYPE_CONFIDENCE_SCHEMA, PILOT_VALIDATION_SCHEMA
+
+GROUP = "creator"
+WRITER_POOL = "duckdb_writer"
+INTERMEDIATE_SELECT = "path:dbt_project/models/intermediate/creator"
+MARTS_SELECT = "path:dbt_project/models/marts/creator"
+CONFIDENCE_KEY = dg.AssetKey(["analytics", "content_type_confidence"])
+RECOMMENDATIONS_KEY = dg.AssetKey(["analytics", "recommendations"])
+PILOT_KEY = dg.AssetKey(["analytics", "pilot_validation"])
+PLACEBO_ENV = "FUNNELLENS_PLACEBO_WINDOWS"
+
+
+# ---------------------------------------------------------------------------------------
+# Pure helpers (testable without Dagster)
+# ---------------------------------------------------------------------------------------
+def score_content_type_windows(
+    windows: pd.DataFrame, thresholds: ConfidenceThresholds | None = None
+) -> pd.DataFrame:
+    """Lift, p-value and confidence of every creator x content type x window row.
+
+    lift_pct = (credited_subscribers / expected_subscribers - 1) x 100, NaN without an
+    expectation. The p-value is the one-sided (greater) Fay-Feuer gamma test of the fractional
+    credits (y = sum w, v = sum w^2; the exact Poisson test when every credit is whole), see
+    ``funnellens.stats.weighted_poisson_pvalues`` and docs/methodology.md. Confidence comes
+    from the credited subscriber events (``score_confidence_frame``), confounders named.
+    """
+    out = windows.copy()
+    y = pd.to_numeric(out["credited_subscribers"]).to_numpy(dtype=float)
+    v = pd.to_numeric(out["credit_sumsq"]).to_numpy(dtype=float)
+    m = pd.to_numeric(out["expected_subscribers"]).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(np.isfinite(m) & (m > 0), (y / m - 1.0) * 100.0, np.nan)
+    out["lift_pct"] = lift
+    out["pvalue"] = weighted_poisson_pvalues(y, v, np.where(np.isfinite(m) & (m > 0), m, np.nan), "greater",
+                                             on_invalid="nan")
+    out["confounders"] = out["confounders"].fillna("")
+    scored = score_confidence_frame(out, subscribers="credited_subscribers", lift_pct="lift_pct", pvalue="pvalue",
+                                    confounders="confounders",
+                                    thresholds=thresholds or ConfidenceThresholds())
+    scored["significant"] = scored["significant"].astype(bool)
+    return scored
+
+
+def read_placebo_windows(path: Path) -> pd.DataFrame:
+    """Known quiet windows (``creator_id, window_start, window_end``, UTC) from a CSV; empty if absent."""
+    if not path.is_file():
+        return pd.DataFrame({"creator_id": pd.Series(dtype="string"),
+                             "window_start": pd.Series(dtype="datetime64[us]"),
+                             "window_end": pd.Series(dtype="datetime64[us]")})
+    frame = pd.read_csv(path)
+    missing = {"creator_id", "window_start", "window_end"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: placebo windows need the columns creator_id, window_start, window_end; "
+                         f"missing {sorted(missing)}")
+    for col in ("window_start", "window_end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_localize(None)
+    return frame
+
+
+def placebo_rows(performance: pd.DataFrame, quiet: pd.DataFrame, min_overlap: float = 0.9) -> pd.DataFrame:
+    """Performance rows without confounders whose window lies (>= 90 %) inside a known quiet window."""
+    if quiet.empty or performance.empty:
+        return performance.iloc[0:0]
+    merged = performance.reset_index().merge(quiet, on="creator_id", suffixes=("", "_quiet"))
+    overlap = (np.minimum(merged["window_end"], merged["window_end_quiet"])
+               - np.maximum(merged["window_start"], merged["window_start_quiet"])).dt.total_seconds()
+    length = (merged["window_end"] - merged["window_start"]).dt.total_seconds()
+    keep = (overlap >= min_overlap * length) & (merged["confounder_count"] == 0)
+    return performance.loc[sorted(set(merged.loc[keep, "index"]))]
+
+
+# ---------------------------------------------------------------------------------------
+# SQL the analytics assets read (set-based; the pure functions get small frames)
+# ---------------------------------------------------------------------------------------
+LINK_FANS_SQL = """
+with predicted as (
+    select subscription_id, arg_max(content_type, credit) as predicted_type
+    from (
+        select * from intermediate.int_fan_lag_views
+        where lag_hours = ? and credit > 0
+        qualify row_number() over (partition by subscription_id order by credit desc, content_type) = 1
+    )
+    group by subscription_id
+)
+select links.subscription_id, links.creator_id, links.link_content_type as true_type, predicted.predicted_type
+from intermediate.int_subscription_links as links
+left join predicted using (subscription_id)
+where links.link_status = 'ok'
+"""
+
+LAG_CREDITS_SQL = """
+with credited as (
+    select creator_id, lag_hours, content_type, sum(credit) as credited
+    from intermediate.int_fan_lag_views
+    group by all
+),
+views as (
+    select creator_id, content_type, sum(views) as views
+    from intermediate.int_creator_hourly_views
+    group by all
+)
+select credited.creator_id, credited.lag_hours, credited.content_type, credited.credited,
+       coalesce(views.views, 0) as views
+from credited left join views using (creator_id, content_type)
+"""
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.execute("create schema if not exists analytics")
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table analytics.{table} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _lag_hours() -> int:
+    raw = os.environ.get("FUNNELLENS_CREATOR_LAG_HOURS", "48")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"FUNNELLENS_CREATOR_LAG_HOURS={raw!r} is not a whole number of hours") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Definitions
+# ---------------------------------------------------------------------------------------
+def creator_definitions() -> dg.Definitions:
+    project = dbt_project()
+    translator = FunnelLensDbtTranslator()
+
+    @dbt_assets(manifest=project.manifest_path, project=project, select=INTERMEDIATE_SELECT,
+                dagster_dbt_translator=translator, name="dbt_creator_intermediate", pool=WRITER_POOL)
+    def dbt_creator_intermediate(context, dbt: DbtCliResource):
+        """Snapshot deltas, content types, windows and baselines, fan credits (dbt tests gate them)."""
+        export_dbt_environment()
+        yield from dbt.cli(["build", "--vars", _dbt_vars()], context=context).stream()
+
+    @dg.asset(key=CONFIDENCE_KEY, group_name=GROUP, pool=WRITER_POOL,
+              deps=[dg.AssetKey(["intermediate", "int_content_type_windows"])],
+              description="Lift, p-value (Fay-Feuer / exact Poisson) and confidence per creator x type x window.")
+    def content_type_confidence(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            windows = con.execute("select * from intermediate.int_content_type_windows").df()
+            scored = score_content_type_windows(windows)
+            CONTENT_TYPE_CONFIDENCE_SCHEMA.validate(scored, lazy=True)
+            _write(con, "content_type_confidence", scored)
+        return dg.MaterializeResult(metadata={
+            "rows": len(scored),
+            "tiers": dg.MetadataValue.json(scored["tier"].value_counts().to_dict()),
+        })
+
+    @dg.asset(key=RECOMMENDATIONS_KEY, group_name=GROUP, pool=WRITER_POOL, deps=[CONFIDENCE_KEY],
+              description="funnellens.recommendations.recommend on the content-type performance rows.")
+    def recommendations(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        from funnellens.recommendations import RecommendationThresholds, recommend
+
+        with warehouse.connect() as con:
+            performance = con.execute("select * from analytics.content_type_confidence").df()
+            result = recommend(performance, RecommendationThresholds.from_env())
+            _write(con, "recommendations", result)
+        return dg.MaterializeResult(metadata={"rows": len(result)})
+
+    @dg.asset(key=PILOT_KEY, group_name=GROUP, pool=WRITER_POOL,
+              deps=[CONFIDENCE_KEY, dg.AssetKey(["intermediate", "int_fan_lag_views"]),
+                    dg.AssetKey(["intermediate", "int_subscription_links"])],
+              description="Pilot validation: calibration backtest, placebo, lag sensitivity (funnellens.pilot).")
+    def pilot_validation(warehouse: DuckDBWarehouse, landing: LandingZone) -> dg.MaterializeResult:
+        quiet_path = Path(os.environ.get(PLACEBO_ENV) or landing.root / "_demo" / "placebo_windows.csv")
+        with warehouse.connect() as con:
+            link_fans = con.execute(LINK_FANS_SQL, [_lag_hours()]).df()
+            lag_credits = con.execute(LAG_CREDITS_SQL).df()
+            performance = con.execute("select * from analytics.content_type_confidence").df()
+            result = run_pilot(link_fans, placebo_rows(performance, read_placebo_windows(quiet_path)), lag_credits,
+                               PilotThresholds.from_env())
+            PILOT_VALIDATION_SCHEMA.validate(result, lazy=True)
+            _write(con, "pilot_validation", result)
+        overall = result[result["scope"] == "overall"]
+        return dg.MaterializeResult(metadata={
+            "rows": len(result),
+            "overall": dg.MetadataValue.md(overall.to_markdown(index=False) if _has_tabulate() else overall.to_string()),
+            "all_passed": bool(overall["passed"].fillna(True).all()),
+        })
+
+    @dbt_assets(manifest=project.manifest_path, project=project, select=MARTS_SELECT,
+                dagster_dbt_translator=translator, name="dbt_creator_marts", pool=WRITER_POOL)
+    def dbt_creator_marts(context, dbt: DbtCliResource):
+        """The creator marts for BI: performance, fan attribution, recommendations, pilot validation."""
+        export_dbt_environment()
+        yield from dbt.cli(["build", "--vars", _dbt_vars()], context=context).stream()
+
+    return dg.Definitions(
+        assets=[dbt_creator_intermediate, content_type_confidence, recommendations, pilot_validation,
+                dbt_creator_marts],
+        resources={"dbt": DbtCliResource(project_dir=project)},
+    )
+
+
+def _dbt_vars() -> str:
+    """The lag the Python side uses, passed to dbt so both sides agree."""
+    return f"{{creator_lag_hours: {_lag_hours()}}}"
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
