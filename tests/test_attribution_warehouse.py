@@ -8,6 +8,7 @@ attribution models once; each journey rule has a user below that exercises it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,155 @@ def test_lookback_and_last_n_are_dbt_vars(warehouse: Path, tmp_path: Path) -> No
                    "--vars", "{attribution_lookback_days: -1}"], warehouse=copy, work_dir=tmp_path)
     assert not bad.success
     assert "attribution_lookback_days" in str(bad.exception or bad.messages)
+
+
+# ---------------------------------------------------------------------------------------
+# The Dagster assets end to end: staging -> journeys -> credits -> marts, gates included
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Materialized:
+    path: Path
+    export_dir: Path
+    defs: Any
+    results: list[Any]
+
+
+def _run(defs: Any, job: str, run_config: dict[str, Any]) -> Any:
+    result = defs.resolve_job_def(job).execute_in_process(run_config=run_config, raise_on_error=False)
+    failures = [e.message for e in result.all_events if e.is_failure]
+    assert result.success, failures
+    return result
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Materialized]:
+    import dagster as dg
+
+    from orchestration.defs.attribution import attribution_definitions
+    from orchestration.defs.transform import staging_definitions
+    from orchestration.lib.warehouse import DuckDBWarehouse
+
+    work = tmp_path_factory.mktemp("attribution_dagster")
+    path = work / "warehouse.duckdb"
+    create_raw_warehouse(path, {"touchpoints": TOUCHPOINTS, "conversions": CONVERSIONS})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUNNELLENS_DATA_DIR", str(work / "data"))
+        mp.setenv("FUNNELLENS_WAREHOUSE", str(path))
+        mp.setenv("FUNNELLENS_EXPORT_DIR", str(work / "exports"))
+        mp.delenv("FUNNELLENS_ENV", raising=False)
+        everything = dg.define_asset_job(
+            "attribution_everything", selection=dg.AssetSelection.groups("attribution"),
+            executor_def=dg.in_process_executor)
+        defs = dg.Definitions.merge(
+            staging_definitions(), attribution_definitions(),
+            dg.Definitions(jobs=[everything], resources={"warehouse": DuckDBWarehouse(path=str(path))}),
+        )
+        first = _run(defs, "attribution_everything",
+                     {"ops": {"attribution_models": {"config": {"n_resamples": 60}}}})
+        # A batch analysis over a window, with a Markov chain of order 2 that becomes active.
+        window = _run(defs, "attribution_analysis_job", {"ops": {"attribution_models": {"config": {
+            "window_start": "2026-03-01", "window_end": "2026-03-12", "n_resamples": 60, "markov_order": 2}}}})
+        yield Materialized(path, work / "exports", defs, [first, window])
+
+
+@pytest.fixture(scope="module")
+def mcon(materialized: Materialized) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(materialized.path), read_only=True)
+    yield connection
+    connection.close()
+
+
+def test_every_gate_ran_and_passed(materialized: Materialized) -> None:
+    checks = {}
+    for result in materialized.results:
+        for evaluation in result.get_asset_check_evaluations():
+            checks[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation.passed
+    for table in ("channel_credit", "campaign_credit", "conversion_credit", "markov_transition_matrix"):
+        assert checks[(f"analytics/{table}", "pandera_gate")] is True
+    for mart in ("fct_attribution_paths", "fct_channel_credit", "fct_campaign_credit", "fct_conversion_credit"):
+        assert checks[(f"marts/{mart}", "gx_suite")] is True, mart
+    assert all(checks.values()), {k: v for k, v in checks.items() if not v}
+
+
+def test_channel_credit_has_every_model_and_sums_to_the_totals(mcon) -> None:
+    rows = mcon.execute(
+        "select model, sum(conversions), sum(value), any_value(total_conversions), count(*) "
+        "from marts.fct_channel_credit where period = 'all' and dimension = 'channel' group by model").fetchall()
+    by_model = {r[0]: r[1:] for r in rows}
+    assert set(by_model) == {"first", "last", "linear", "position", "markov", "shapley", "time_decay"}
+    for model, (conversions, value, total, n_channels) in by_model.items():
+        assert conversions == pytest.approx(5.0, abs=1e-9), model
+        assert value == pytest.approx(110.0, abs=1e-9), model
+        assert total == 5.0
+        assert n_channels == (3 if model == "time_decay" else 5)  # time decay: converting touches only
+    # First touch by hand: o1 email, o2 paid_search, o6 email, o7a email, o7b email.
+    first = dict(mcon.execute("select channel, conversions from marts.fct_channel_credit "
+                              "where period = 'all' and dimension = 'channel' and model = 'first'").fetchall())
+    assert first == {"affiliate": 0, "display": 0, "email": 4, "paid_search": 1, "paid_social": 0}
+
+
+def test_channel_credit_matches_the_library_on_the_mart_paths(mcon) -> None:
+    from funnellens.attribution import markov_attribution, shapley_attribution
+
+    paths = mcon.execute("select path, conversions, nulls, value from marts.fct_attribution_paths "
+                         "where dimension = 'channel' and transform = 'exposure'").df()
+    expected = markov_attribution(paths, order=1).set_index("channel")
+    got = mcon.execute("select channel, conversions, removal_effect, ci_low, ci_high from marts.fct_channel_credit "
+                       "where period = 'all' and dimension = 'channel' and model = 'markov'").df().set_index("channel")
+    assert got["conversions"].to_dict() == pytest.approx(expected["conversions"].to_dict(), abs=1e-12)
+    assert got["removal_effect"].to_dict() == pytest.approx(expected["removal_effect"].to_dict(), abs=1e-12)
+    assert (got["ci_low"] <= got["ci_high"]).all()
+    with pytest.warns(Warning):
+        shapley = shapley_attribution(paths).set_index("channel")
+    got = mcon.execute("select channel, conversions, negative_credit from marts.fct_channel_credit "
+                       "where period = 'all' and dimension = 'channel' and model = 'shapley'").df().set_index("channel")
+    assert got["conversions"].to_dict() == pytest.approx(shapley["conversions"].to_dict(), abs=1e-12)
+    assert got["negative_credit"].to_dict() == shapley["negative_credit"].to_dict()  # kept, flagged, not floored
+
+
+def test_campaign_and_other_dimensions(mcon) -> None:
+    dims = {r[0] for r in mcon.execute("select distinct dimension from marts.fct_channel_credit").fetchall()}
+    assert dims == {"channel", "source_medium", "platform"}
+    rows = mcon.execute("select model, sum(conversions) from marts.fct_campaign_credit where period = 'all' "
+                        "group by model").fetchall()
+    assert {m for m, _ in rows} == {"first", "last", "linear", "position", "markov", "shapley"}
+    assert all(c == pytest.approx(5.0, abs=1e-9) for _, c in rows)
+
+
+def test_conversion_credit_rows_sum_to_one_per_conversion_and_model(mcon) -> None:
+    sums = mcon.execute("select model, conversion_id, sum(credit), sum(value_credit), any_value(conversion_value) "
+                        "from marts.fct_conversion_credit where period = 'all' group by all").fetchall()
+    assert len(sums) == 5 * 5
+    for _model, _conversion, credit, value_credit, value in sums:
+        assert credit == pytest.approx(1.0, abs=1e-12)
+        assert value_credit == pytest.approx(value, abs=1e-9)
+    # Time decay on o7b: touches 7 days and 2 days old, half-life 7 days.
+    decay = dict(mcon.execute("select touch_index, credit from marts.fct_conversion_credit where period = 'all' "
+                              "and model = 'time_decay' and conversion_id = 'o7b'").fetchall())
+    w1, w2 = 2 ** (-7 / 7), 2 ** (-2 / 7)
+    assert decay == pytest.approx({1: w1 / (w1 + w2), 2: w2 / (w1 + w2)}, abs=1e-12)
+
+
+def test_batch_window_keeps_earlier_periods(mcon) -> None:
+    periods = dict(mcon.execute("select period, any_value(total_conversions) from marts.fct_channel_credit "
+                                "where model = 'markov' group by period").fetchall())
+    # Journeys ending in [2026-03-01, 2026-03-12): o1, o7a, o7b converting (o2, o6 end later).
+    assert periods == {"all": 5.0, "2026-03-01/2026-03-12": 3.0}
+    params = mcon.execute("select distinct model_params from marts.fct_channel_credit where model = 'markov' "
+                          "and period = '2026-03-01/2026-03-12'").fetchall()
+    assert params == [('{"order": 2}',)]
+
+
+def test_markov_matrix_versions_keep_history_and_one_active(mcon) -> None:
+    versions = mcon.execute(
+        "select version, markov_order, period, bool_and(is_active), sum(probability) "
+        "from analytics.markov_transition_matrix group by all order by version").fetchall()
+    assert [(v[0], v[1], v[2], v[3]) for v in versions] == [
+        (1, 1, "all", True), (2, 2, "2026-03-01/2026-03-12", True)]  # different orders: both active
+    per_state = mcon.execute("select version, from_state, sum(probability) from analytics.markov_transition_matrix "
+                             "group by all").fetchall()
+    assert all(p == pytest.approx(1.0, abs=1e-12) for *_, p in per_state)
+    first = dict(mcon.execute("select to_state, probability from analytics.markov_transition_matrix "
+                              "where version = 1 and from_state = '(start)'").fetchall())
+    assert first == pytest.approx({"email": 4 / 9, "paid_search": 1 / 9, "affiliate": 1 / 9,
+                                   "display": 2 / 9, "paid_social": 1 / 9})
