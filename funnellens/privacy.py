@@ -24,8 +24,8 @@ ssn        US SSN ``AAA-GG-SSSS`` (dashes required; area 000/666/9xx,       ``[S
 truncated  text longer than 5,000 characters (after scrubbing) is cut      (none)
 =========  ==============================================================  ===============
 
-The flags of a result name the kinds *found in the input* (each pattern searched in the original
-text), plus ``truncated``.
+The flags of a result name the rules that changed the text (in the order above), plus
+``truncated``.
 
 The same regular expressions run in Python (``re`` with ``re.ASCII``) and in DuckDB (RE2): they
 use only the syntax both engines share, and the card rule uses the same algorithm in both (extract
@@ -54,6 +54,7 @@ export files.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import hashlib
 import html
@@ -218,9 +219,20 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
+@functools.lru_cache(maxsize=8192)
 def is_secret_key(key: str) -> bool:
     """Whether a JSON property NAME marks a secret (password, api_key, accessToken, cvv, ssn ...)."""
     return bool(_SECRET_KEY_RE.search(key)) and not _NOT_SECRET_KEY_RE.search(key)
+
+
+@functools.lru_cache(maxsize=65536)
+def _scrub_short(text: str, max_length: int) -> ScrubResult:
+    # Keys, ids, model names and timestamps repeat across events: scrub each distinct one once.
+    return scrub_text(text, max_length=max_length)
+
+
+def _scrub_string(text: str, max_length: int) -> ScrubResult:
+    return _scrub_short(text, max_length) if len(text) <= 64 else scrub_text(text, max_length=max_length)
 
 
 def _scrub_cards(text: str) -> str:
@@ -247,47 +259,42 @@ def _may_have_secret(text: str) -> tuple[bool, bool]:
     return assignment, "bearer" in low
 
 
-def _scrub_untruncated(text: str) -> str:
-    # Every rule needs a digit, '@', '=', ':' (the bearer rule: the word 'bearer').
+def _scrub_stages(text: str) -> tuple[str, list[str]]:
+    """Run the rules in order; return the text (not truncated) and the rules that changed it."""
+    flags: list[str] = []
+    # Every rule needs a digit, '@', '=' or ':', except the bearer rule (the word 'bearer').
     if not _HINT_RE.search(text) and "bearer" not in text.lower():
-        return text
+        return text, flags
     assignment, bearer = _may_have_secret(text)
+    before = text
     if assignment:
         text = _SECRET_ASSIGNMENT_RE.sub(r"\1\2" + PLACEHOLDERS["secret"], text)
     if bearer:
         text = _BEARER_RE.sub(r"\1" + PLACEHOLDERS["secret"], text)
+    if text != before:
+        flags.append("secret")
     if "@" in text:  # the e-mail pattern is quadratic in Python on long texts without '@'
-        text = _EMAIL_RE.sub(PLACEHOLDERS["email"], text)
+        before, text = text, _EMAIL_RE.sub(PLACEHOLDERS["email"], text)
+        if text != before:
+            flags.append("email")
     if _PHONE_HINT_RE.search(text):
-        text = _PHONE_RE.sub(PLACEHOLDERS["phone"], text)
-    text = _scrub_cards(text)
+        before, text = text, _PHONE_RE.sub(PLACEHOLDERS["phone"], text)
+        if text != before:
+            flags.append("phone")
+    before, text = text, _scrub_cards(text)
+    if text != before:
+        flags.append("card")
     if _SSN_HINT_RE.search(text):
-        text = _SSN_RE.sub(PLACEHOLDERS["ssn"], text)
-    return text
-
-
-def _detect(text: str) -> list[str]:
-    found: list[str] = []
-    if not _HINT_RE.search(text) and "bearer" not in text.lower():
-        return found
-    assignment, bearer = _may_have_secret(text)
-    if (assignment and _SECRET_ASSIGNMENT_RE.search(text)) or (bearer and _BEARER_RE.search(text)):
-        found.append("secret")
-    if "@" in text and _EMAIL_RE.search(text):
-        found.append("email")
-    if _PHONE_HINT_RE.search(text) and _PHONE_RE.search(text):
-        found.append("phone")
-    if _has_card(text):
-        found.append("card")
-    if _SSN_HINT_RE.search(text) and _SSN_RE.search(text):
-        found.append("ssn")
-    return found
+        before, text = text, _SSN_RE.sub(PLACEHOLDERS["ssn"], text)
+        if text != before:
+            flags.append("ssn")
+    return text, flags
 
 
 def scrub_text(text: str | None, *, max_length: int = MAX_TEXT_LENGTH) -> ScrubResult:
     """Scrub PII from one string (see the module docstring for the rules and their order).
 
-    The flags say which kinds were found in the input, plus ``truncated`` when the scrubbed text
+    The flags name the rules that changed the text, plus ``truncated`` when the scrubbed text
     was longer than ``max_length`` characters and was cut to that length. ``None`` gives
     ``ScrubResult(None)``.
     """
@@ -295,8 +302,7 @@ def scrub_text(text: str | None, *, max_length: int = MAX_TEXT_LENGTH) -> ScrubR
         return ScrubResult(None)
     if not isinstance(text, str):
         raise TypeError(f"scrub_text expects a str, got {type(text).__name__}")
-    flags = _detect(text)
-    scrubbed = _scrub_untruncated(text)
+    scrubbed, flags = _scrub_stages(text)
     if len(scrubbed) > max_length:
         scrubbed = scrubbed[:max_length]
         flags.append("truncated")
@@ -343,47 +349,33 @@ def scrub_arrow(values: Any, *, max_length: int = MAX_TEXT_LENGTH) -> tuple[Any,
     flags = {k: np.zeros(n, dtype=bool) for k in FLAG_KINDS}
     rows = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(arr, ANY_PII_PATTERN), False))
     if len(rows):
-        sub = pc.take(arr, rows)
         idx = rows.to_numpy()
+        out = pc.take(arr, rows)
 
-        def matches(pattern: str, target: Any) -> Any:
-            return pc.fill_null(pc.match_substring_regex(target, pattern), False)
+        def stage(kind: str, after: Any, before: Any) -> Any:
+            flags[kind][idx] |= pc.not_equal(after, before).to_numpy(zero_copy_only=False)
+            return after
 
-        def as_numpy(mask: Any) -> Any:
-            return mask.to_numpy(zero_copy_only=False)
-
-        flags["secret"][idx] = as_numpy(pc.or_(matches(SECRET_ASSIGNMENT_PATTERN, sub), matches(BEARER_PATTERN, sub)))
-        flags["email"][idx] = as_numpy(matches(EMAIL_PATTERN, sub))
-        flags["ssn"][idx] = as_numpy(matches(SSN_PATTERN, sub))
-        flags["phone"][idx] = as_numpy(matches(PHONE_PATTERN, sub))
-        card_rows = pc.indices_nonzero(matches(CARD_PATTERN, sub))
-        if len(card_rows):
-            flags["card"][idx[card_rows.to_numpy()]] = [_has_card(s) for s in pc.take(sub, card_rows).to_pylist()]
-
-        out = pc.replace_substring_regex(sub, SECRET_ASSIGNMENT_PATTERN, r"\1\2" + PLACEHOLDERS["secret"])
-        out = pc.replace_substring_regex(out, BEARER_PATTERN, r"\1" + PLACEHOLDERS["secret"])
-        out = pc.replace_substring_regex(out, EMAIL_PATTERN, PLACEHOLDERS["email"])
-        out = pc.replace_substring_regex(out, PHONE_PATTERN, PLACEHOLDERS["phone"])
-        # Candidates on the current text: removing an e-mail can expose a digit run's boundary.
-        card_rows = pc.indices_nonzero(matches(CARD_PATTERN, out))
+        out = stage("secret", pc.replace_substring_regex(pc.replace_substring_regex(
+            out, SECRET_ASSIGNMENT_PATTERN, r"\1\2" + PLACEHOLDERS["secret"]),
+            BEARER_PATTERN, r"\1" + PLACEHOLDERS["secret"]), out)
+        out = stage("email", pc.replace_substring_regex(out, EMAIL_PATTERN, PLACEHOLDERS["email"]), out)
+        out = stage("phone", pc.replace_substring_regex(out, PHONE_PATTERN, PLACEHOLDERS["phone"]), out)
+        card_rows = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(out, CARD_PATTERN), False))
         if len(card_rows):
             texts = out.to_pylist()
             for i in card_rows.to_pylist():
                 texts[i] = _scrub_cards(texts[i])
-            out = pa.array(texts, pa.string())
-        out = pc.replace_substring_regex(out, SSN_PATTERN, PLACEHOLDERS["ssn"])
+            out = stage("card", pa.array(texts, pa.string()), out)
+        out = stage("ssn", pc.replace_substring_regex(out, SSN_PATTERN, PLACEHOLDERS["ssn"]), out)
         mask = np.zeros(n, dtype=bool)
         mask[idx] = True
         arr = pc.replace_with_mask(arr, pa.array(mask), out)
     too_long = pc.fill_null(pc.greater(pc.utf8_length(arr), max_length), False)
     if pc.any(too_long).as_py():
-        flags["truncated"] = _as_numpy_bool(too_long)
+        flags["truncated"] = too_long.to_numpy(zero_copy_only=False).copy()
         arr = pc.if_else(too_long, pc.utf8_slice_codeunits(arr, 0, max_length), arr)
     return arr, {k: pa.array(v) for k, v in flags.items()}
-
-
-def _as_numpy_bool(mask: Any) -> Any:
-    return mask.to_numpy(zero_copy_only=False).copy()
 
 
 def scrub_json(obj: Any, *, max_length: int = MAX_TEXT_LENGTH) -> ScrubResult:
@@ -400,7 +392,7 @@ def scrub_json(obj: Any, *, max_length: int = MAX_TEXT_LENGTH) -> ScrubResult:
     flags: set[str] = set()
 
     def scrub_string(value: str) -> str:
-        result = scrub_text(value, max_length=max_length)
+        result = _scrub_string(value, max_length)
         flags.update(result.flags)
         return result.value
 
@@ -494,24 +486,26 @@ def scrub_json_texts(texts: Sequence[str | None], *, max_length: int = MAX_TEXT_
         docs.append(("json", parsed))
         collect(parsed)
 
+    string_flags: list[tuple[str, ...]]
     if len(strings) >= _ARROW_MIN_STRINGS:
         scrubbed_arr, flag_arrays = scrub_arrow(pa.array(strings, pa.string()), max_length=max_length)
         scrubbed = scrubbed_arr.to_pylist()
-        flag_matrix = np.column_stack([flag_arrays[k].to_numpy(zero_copy_only=False) for k in FLAG_KINDS])
+        matrix = np.column_stack([flag_arrays[k].to_numpy(zero_copy_only=False) for k in FLAG_KINDS])
+        string_flags = [()] * len(strings)
+        for i in np.flatnonzero(matrix.any(axis=1)):
+            string_flags[i] = tuple(k for k, hit in zip(FLAG_KINDS, matrix[i], strict=True) if hit)
     else:  # pyarrow compiles every pattern on each call: for a few strings `re` is faster
-        results = [scrub_text(s, max_length=max_length) for s in strings]
+        results = [_scrub_string(s, max_length) for s in strings]
         scrubbed = [r.value for r in results]
-        flag_matrix = np.array([[k in r.flags for k in FLAG_KINDS] for r in results], dtype=bool).reshape(
-            len(results), len(FLAG_KINDS))
+        string_flags = [r.flags for r in results]
     position = 0
     flags: set[str] = set()
 
     def take() -> str:
         nonlocal position
         value = scrubbed[position]
-        row = flag_matrix[position]
-        if row.any():
-            flags.update(k for k, hit in zip(FLAG_KINDS, row, strict=True) if hit)
+        if string_flags[position]:
+            flags.update(string_flags[position])
         position += 1
         return value
 
@@ -647,61 +641,79 @@ def _bind(expr: str, name: str, body: Any) -> str:
     return f"list_transform([{expr}], lambda {name}: {body(name)})[1]"
 
 
-def _scrub_pipeline_sql(ref: str) -> str:
-    """The rules in order, on the SQL value ``ref`` (a column or lambda parameter); no truncation."""
-    v = f"regexp_replace({ref}, {_lit(SECRET_ASSIGNMENT_PATTERN)}, '\\1\\2{PLACEHOLDERS['secret']}', 'g')"
-    v = f"regexp_replace({v}, {_lit(BEARER_PATTERN)}, '\\1{PLACEHOLDERS['secret']}', 'g')"
-    v = f"regexp_replace({v}, {_lit(EMAIL_PATTERN)}, '{PLACEHOLDERS['email']}', 'g')"
-    v = f"regexp_replace({v}, {_lit(PHONE_PATTERN)}, '{PLACEHOLDERS['phone']}', 'g')"
-    v = (
-        f"list_transform([{v}], lambda __s: CASE WHEN regexp_matches(__s, {_lit(CARD_PATTERN)}) THEN "
-        f"list_reduce({_card_candidates_sql('__s')}, lambda __acc, __c: replace(__acc, __c, "
-        f"'{PLACEHOLDERS['card']}'), __s) ELSE __s END)[1]"
+def _let(value_sql: str, name: str, body: str) -> str:
+    return f"list_transform([{value_sql}], lambda {name}: {body})[1]"
+
+
+def _cards_sql(ref: str) -> str:
+    return (
+        f"CASE WHEN regexp_matches({ref}, {_lit(CARD_PATTERN)}) THEN list_reduce({_card_candidates_sql(ref)}, "
+        f"lambda __acc, __c: replace(__acc, __c, '{PLACEHOLDERS['card']}'), {ref}) ELSE {ref} END"
     )
-    return f"regexp_replace({v}, {_lit(SSN_PATTERN)}, '{PLACEHOLDERS['ssn']}', 'g')"
+
+
+def _scrub_struct_sql(ref: str, max_length: int | None) -> str:
+    """``STRUCT(value, flags)`` of the rules run in order on ``ref``, each stage bound once."""
+    s = "__fl_s"
+    stages = [
+        ("secret", f"regexp_replace(regexp_replace({s}0, {_lit(SECRET_ASSIGNMENT_PATTERN)}, "
+                   f"'\\1\\2{PLACEHOLDERS['secret']}', 'g'), {_lit(BEARER_PATTERN)}, '\\1{PLACEHOLDERS['secret']}', 'g')"),
+        ("email", f"regexp_replace({s}1, {_lit(EMAIL_PATTERN)}, '{PLACEHOLDERS['email']}', 'g')"),
+        ("phone", f"regexp_replace({s}2, {_lit(PHONE_PATTERN)}, '{PLACEHOLDERS['phone']}', 'g')"),
+        ("card", _cards_sql(f"{s}3")),
+        ("ssn", f"regexp_replace({s}4, {_lit(SSN_PATTERN)}, '{PLACEHOLDERS['ssn']}', 'g')"),
+    ]
+    last = f"{s}{len(stages)}"
+    flags = [f"CASE WHEN {s}{i + 1} <> {s}{i} THEN '{kind}' END" for i, (kind, _) in enumerate(stages)]
+    value = last
+    if max_length is not None:
+        flags.append(f"CASE WHEN length({last}) > {int(max_length)} THEN 'truncated' END")
+        value = f"left({last}, {int(max_length)})"
+    body = f"struct_pack(value := {value}, flags := list_filter([{', '.join(flags)}], lambda __f: __f IS NOT NULL))"
+    for i in range(len(stages), 0, -1):
+        body = _let(stages[i - 1][1], f"{s}{i}", body)
+    return _let(ref, f"{s}0", body)
+
+
+def scrub_struct_sql(expr: str, *, max_length: int | None = MAX_TEXT_LENGTH) -> str:
+    """An inline DuckDB expression: ``STRUCT(value VARCHAR, flags VARCHAR[])`` = :func:`scrub_text`.
+
+    ``expr`` is evaluated once, so it may be any expression. One RE2 pass of
+    :data:`ANY_PII_PATTERN` lets the clean rows (nearly all) skip the rules. NULL gives NULL.
+    """
+    def body(ref: str) -> str:
+        if max_length is None:
+            untouched = f"struct_pack(value := {ref}, flags := CAST([] AS VARCHAR[]))"
+            long = ""
+        else:
+            m = int(max_length)
+            untouched = f"struct_pack(value := {ref}, flags := CAST([] AS VARCHAR[]))"
+            long = (f"WHEN length({ref}) > {m} THEN struct_pack(value := left({ref}, {m}), "
+                    f"flags := CAST(['truncated'] AS VARCHAR[])) ")
+        return (
+            f"CASE WHEN {ref} IS NULL THEN NULL "
+            f"WHEN regexp_matches({ref}, {_lit(ANY_PII_PATTERN)}) THEN {_scrub_struct_sql(ref, max_length)} "
+            f"{long}ELSE {untouched} END"
+        )
+
+    return _bind(expr, "__fl_g", body)
 
 
 def scrub_text_sql(expr: str, *, max_length: int | None = MAX_TEXT_LENGTH) -> str:
-    """An inline DuckDB expression equal to ``scrub_text(expr).value`` (no macro needed).
-
-    ``expr`` is evaluated once, so it may be any expression. One RE2 pass of
-    :data:`ANY_PII_PATTERN` lets the clean rows (nearly all) skip the rules. ``max_length=None``
-    skips the truncation.
-    """
+    """An inline DuckDB expression equal to ``scrub_text(expr).value``; see :func:`scrub_struct_sql`."""
     def body(ref: str) -> str:
-        g = f"regexp_matches({ref}, {_lit(ANY_PII_PATTERN)})"
-        if max_length is None:
-            return f"CASE WHEN {g} THEN {_scrub_pipeline_sql(ref)} ELSE {ref} END"
-        m = int(max_length)
-        return f"left(CASE WHEN {g} THEN {_scrub_pipeline_sql(ref)} ELSE {ref} END, {m})"
+        cut = (lambda v: v) if max_length is None else (lambda v: f"left({v}, {int(max_length)})")
+        return (
+            f"CASE WHEN regexp_matches({ref}, {_lit(ANY_PII_PATTERN)}) THEN "
+            f"struct_extract({_scrub_struct_sql(ref, max_length)}, 'value') ELSE {cut(ref)} END"
+        )
 
-    return _bind(expr, "__g", body)
+    return _bind(expr, "__fl_g", body)
 
 
 def pii_flags_sql(expr: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:
-    """An inline DuckDB expression equal to ``list(scrub_text(expr).flags)`` (VARCHAR[]).
-
-    For a row that :data:`ANY_PII_PATTERN` does not match, only ``truncated`` can apply. For the
-    others the ``truncated`` test scrubs the text again, but only when it can apply: a scrub at
-    most multiplies the length by 14/5 (``pwd=x`` -> ``pwd=[REDACTED]``).
-    """
-    m = int(max_length)
-
-    def body(t: str) -> str:
-        return (
-            f"CASE WHEN {t} IS NULL THEN NULL WHEN regexp_matches({t}, {_lit(ANY_PII_PATTERN)}) THEN list_filter(["
-            f"CASE WHEN regexp_matches({t}, {_lit(SECRET_ASSIGNMENT_PATTERN)}) OR regexp_matches({t}, "
-            f"{_lit(BEARER_PATTERN)}) THEN 'secret' END, "
-            f"CASE WHEN regexp_matches({t}, {_lit(EMAIL_PATTERN)}) THEN 'email' END, "
-            f"CASE WHEN regexp_matches({t}, {_lit(PHONE_PATTERN)}) THEN 'phone' END, "
-            f"CASE WHEN {has_card_sql(t)} THEN 'card' END, "
-            f"CASE WHEN regexp_matches({t}, {_lit(SSN_PATTERN)}) THEN 'ssn' END, "
-            f"CASE WHEN length({t}) * 14 > {m} * 5 AND length({_scrub_pipeline_sql(t)}) > {m} THEN 'truncated' END"
-            f"], lambda __f: __f IS NOT NULL) "
-            f"WHEN length({t}) > {m} THEN ['truncated'] ELSE CAST([] AS VARCHAR[]) END"
-        )
-
-    return _bind(expr, "__t", body)
+    """An inline DuckDB expression equal to ``list(scrub_text(expr).flags)`` (VARCHAR[]); NULL gives NULL."""
+    return f"struct_extract({scrub_struct_sql(expr, max_length=max_length)}, 'flags')"
 
 
 def scrub_sql_macros(*, temporary: bool = False, prefix: str = "fl_") -> str:
@@ -709,7 +721,8 @@ def scrub_sql_macros(*, temporary: bool = False, prefix: str = "fl_") -> str:
 
     For a dbt ``on-run-start`` hook or any DuckDB session. Defines ``{prefix}luhn_valid(s)``,
     ``{prefix}has_card(s)``, ``{prefix}scrub_text(s)``, ``{prefix}scrub_text_untruncated(s)``,
-    ``{prefix}pii_flags(s)`` and ``{prefix}hash_person_id(id, tenant, salt)``. The JSON scrubber
+    ``{prefix}pii_flags(s)``, ``{prefix}scrub_text_struct(s)`` (value and flags in one pass) and
+    ``{prefix}hash_person_id(id, tenant, salt)``. The JSON scrubber
     needs Python: use :func:`register_duckdb_scrubbers` (or the dbt-duckdb plugin) for it.
     Non-temporary macros are stored in the database file; temporary ones are private to the
     connection (cursors do not see them).
@@ -728,6 +741,7 @@ def _macro_statements(*, temporary: bool, prefix: str = "fl_") -> list[str]:
         "scrub_text": ([s], scrub_text_sql(s)),
         "scrub_text_untruncated": ([s], scrub_text_sql(s, max_length=None)),
         "pii_flags": ([s], pii_flags_sql(s)),
+        "scrub_text_struct": ([s], scrub_struct_sql(s)),
         "hash_person_id": (
             ["_fl_id", "_fl_tenant", "_fl_salt"],
             "sha256(CAST(_fl_salt AS VARCHAR) || '|' || CAST(_fl_tenant AS VARCHAR) || '|' || CAST(_fl_id AS VARCHAR))",
@@ -769,6 +783,7 @@ def register_duckdb_scrubbers(
 
     - ``fl_scrub_text(s VARCHAR) -> VARCHAR`` = :func:`scrub_text` (value);
     - ``fl_pii_flags(s VARCHAR) -> VARCHAR[]`` = :func:`scrub_text` (flags);
+      ``fl_scrub_text_struct(s) -> STRUCT(value VARCHAR, flags VARCHAR[])`` gives both in one pass;
     - ``fl_scrub_json(j JSON) -> JSON`` = :func:`scrub_json`; ``fl_scrub_json_struct(j)`` returns
       ``STRUCT(json VARCHAR, flags VARCHAR[])`` when the flags are wanted too (one pass);
     - ``fl_luhn_valid(s)``, ``fl_has_card(s)``, ``fl_hash_person_id(id, tenant, salt)``.

@@ -275,15 +275,17 @@ def test_sql_scrubbers_agree_with_python(con, corpus: list[str]) -> None:
     con.execute("CREATE TABLE corpus AS SELECT * FROM (SELECT unnest(?) AS s, unnest(range(?)) AS i)",
                 [corpus, len(corpus)])
     rows = con.execute(
-        f"SELECT i, fl_scrub_text(s), fl_pii_flags(s), {scrub_text_sql('(s || ' + chr(39) * 2 + ')')} "
-        "FROM corpus ORDER BY i"
+        f"SELECT i, fl_scrub_text(s), fl_pii_flags(s), {scrub_text_sql('(s || ' + chr(39) * 2 + ')')}, "
+        "fl_scrub_text_struct(s) FROM corpus ORDER BY i"
     ).fetchall()
-    for (i, value, flags, inline), text in zip(rows, corpus, strict=True):
+    for (i, value, flags, inline, both), text in zip(rows, corpus, strict=True):
         expected = scrub_text(text)
         assert value == expected.value, (i, text)
         assert inline == expected.value, (i, text)
         assert tuple(flags) == expected.flags, (i, text)
-    assert con.execute("SELECT fl_scrub_text(NULL), fl_pii_flags(NULL)").fetchone() == (None, None)
+        assert both == {"value": expected.value, "flags": list(expected.flags)}, (i, text)
+    assert con.execute("SELECT fl_scrub_text(NULL), fl_pii_flags(NULL), fl_scrub_text_struct(NULL)").fetchone() == (
+        None, None, None)
 
 
 def test_vectorised_and_arrow_engines_agree_with_python(corpus: list[str]) -> None:
