@@ -66,8 +66,11 @@ def decode_bytes(data: bytes, rel: str) -> tuple[str, str]:
             break
     else:
         head = data[:200]
-        if len(head) >= 2 and head.count(0) >= len(head) // 4:
-            encoding = "utf-16-le" if head[1] == 0 else "utf-16-be"
+        odd, even = head[1::2], head[0::2]  # ASCII text in UTF-16 has a NUL in every other byte
+        if len(head) >= 4 and odd.count(0) >= max(2, len(odd) // 2):
+            encoding = "utf-16-le"
+        elif len(head) >= 4 and even.count(0) >= max(2, len(even) // 2):
+            encoding = "utf-16-be"
     try:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
@@ -111,13 +114,16 @@ def read_csv_records(path: Path, rel: str, data: bytes | None = None) -> CsvReco
     header_line_no = idx + 1
 
     reader = csv.reader(io.StringIO("\n".join(lines[idx:]), newline=""), delimiter=delimiter, strict=True)
+    records: list[list[str]] = []
     try:
-        records = list(reader)
+        records.extend(reader)
     except csv.Error as exc:
+        # the failing record starts after the lines of the records read so far (error path only)
+        consumed = sum(1 + sum(f.count("\n") for f in rec) for rec in records)
         raise FileRejected(
             "unreadable_file",
-            f"{rel}: malformed CSV at line {header_line_no + reader.line_num - 1}: {exc} "
-            "(an unterminated quoted field swallows the rest of the file)",
+            f"{rel}: malformed CSV in the record starting at line {header_line_no + consumed}: {exc}"
+            + (" (an unterminated quoted field runs to the end of the file)" if "end of data" in str(exc) else ""),
         ) from None
 
     header = [h.replace("\ufeff", "").strip() for h in records[0]]

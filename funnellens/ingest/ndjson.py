@@ -16,6 +16,7 @@ Blank lines are not records: they are skipped (their line numbers still count).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from funnellens.contract import Column, Source
 from funnellens.ingest.csv_reader import RAW_TEXT_LIMIT
 from funnellens.ingest.csv_sources import DERIVED_IDS, derived_id_sql
 from funnellens.ingest.errors import FileRejected
-from funnellens.ingest.headers import column_variants, normalize_key
+from funnellens.ingest.headers import column_variants, normalize_header, normalize_key
 from funnellens.ingest.landing import LandingFile
 
 LINES = "__fl_lines"
@@ -50,6 +51,11 @@ def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def is_blank_sql(expr: str) -> str:
+    """SQL: ``expr`` is empty or white space only (DuckDB's one-argument trim strips spaces only)."""
+    return f"(trim({expr}, {sql_str(' ' + chr(9) + chr(10) + chr(11) + chr(12) + chr(13))}) = '')"
+
+
 @dataclass
 class NdjsonBatch:
     """Files read into the lines table, and the ones that could not be read."""
@@ -60,14 +66,17 @@ class NdjsonBatch:
 
 
 def _read_error(file: LandingFile, exc: Exception) -> FileRejected:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    first = first.replace(str(file.path), file.rel)
-    hint = ""
+    text = str(exc).replace(str(file.path), file.rel).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
     if "gzip" in first.lower() or "zlib" in first.lower():
-        hint = " (the gzip stream is truncated or corrupt)"
-    elif "unicode" in first.lower() or "utf" in first.lower():
-        hint = " (NDJSON must be UTF-8)"
-    return FileRejected("unreadable_file", f"{file.rel}: cannot be read{hint}: {first}")
+        return FileRejected("unreadable_file",
+                            f"{file.rel}: cannot be read (the gzip stream is truncated or corrupt): {first}")
+    if "invalid unicode" in text.lower():
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        where = f" at line {line.group(1)}" if line else ""
+        return FileRejected("unreadable_file", f"{file.rel}: cannot be read: invalid UTF-8{where} "
+                                               "(NDJSON must be UTF-8)")
+    return FileRejected("unreadable_file", f"{file.rel}: cannot be read: {first}")
 
 
 def read_lines(con: duckdb.DuckDBPyConnection, files: Sequence[LandingFile]) -> NdjsonBatch:
@@ -166,23 +175,17 @@ def resolve_keys(source: Source, sampled: dict[int, list[str]]) -> tuple[dict[st
     for col, keys in variants.items():
         for k in keys:
             by_norm.setdefault(normalize_key(k), col)
+            by_norm.setdefault(normalize_header(k), col)
     unknown: dict[int, list[str]] = {}
     for idx, keys in sampled.items():
-        for key in keys:
-            col = by_norm.get(normalize_key(key))
+        for key in keys:  # "TimeStamp" matches case-insensitively, "eventId" by its camelCase words
+            col = by_norm.get(normalize_header(key)) or by_norm.get(normalize_key(key))
             if col is None:
                 unknown.setdefault(idx, []).append(key)
             elif key not in variants[col]:
                 variants[col].append(key)
-    # DuckDB struct field names are case-insensitive: keep one spelling per lower-case form
-    seen: set[str] = set()
-    for col in variants:
-        kept = []
-        for k in variants[col]:
-            if k.lower() not in seen:
-                seen.add(k.lower())
-                kept.append(k)
-        variants[col] = kept
+    for col in variants:  # exact duplicates only; spellings that differ by case all stay
+        variants[col] = list(dict.fromkeys(variants[col]))
     return variants, unknown
 
 
@@ -239,7 +242,7 @@ def _checks(source: Source) -> list[Check]:
     for col in source.columns:
         name, r, t = col.name, _raw(col.name), sql_ident(col.name)
         if col.required and name != derived:
-            checks.append(Check(f"({r} IS NULL OR trim({r}) = '')", "missing_required", name,
+            checks.append(Check(f"({r} IS NULL OR {is_blank_sql(r)})", "missing_required", name,
                                 sql_str(f"{name} is required but empty")))
         if col.dtype == "TIMESTAMP":
             checks.append(Check(f"{r} IS NOT NULL AND {t} IS NULL", "invalid_timestamp", name,
@@ -253,7 +256,8 @@ def _checks(source: Source) -> list[Check]:
             checks.append(Check(f"{t} IS NOT NULL AND {t} NOT IN ({allowed})", "invalid_value", name,
                                 f"{_quoted_sql(r)} || {sql_str(' is not one of: ' + ', '.join(col.allowed))}"))
     if source.name == "product_events":
-        checks.append(Check("""coalesce(trim("r__user_id"), '') = '' AND coalesce(trim("r__anonymous_id"), '') = ''""",
+        either = " AND ".join(is_blank_sql(f"coalesce({_raw(c)}, '')") for c in ("user_id", "anonymous_id"))
+        checks.append(Check(either,
                             "missing_required", "user_id",
                             sql_str("one of user_id / anonymous_id is required; both are empty")))
     for name in ("quantity", "cost"):
@@ -263,17 +267,41 @@ def _checks(source: Source) -> list[Check]:
     return checks
 
 
-def _parse_ctes(source: Source, keys: dict[str, list[str]], src_sql: str) -> str:
-    """CTEs ``src`` (given: _file_idx, _line, line) -> ``f`` (raw texts) -> ``t`` (typed)."""
-    struct_fields = []
+def _struct_layers(source: Source, keys: dict[str, list[str]]) -> list[list[tuple[str, str]]]:
+    """The (column, key) pairs split into structs for ``from_json``.
+
+    DuckDB struct field names are case-insensitive, so keys that differ only by case
+    (``event_type`` and ``EVENT_TYPE``) go into separate structs; one struct is the usual case.
+    """
+    layers: list[list[tuple[str, str]]] = []
+    used: list[set[str]] = []
     for col in source.columns:
-        for k in keys[col.name]:
-            struct_fields.append(f"{_json_str(k)}: {_json_str('JSON' if col.dtype == 'JSON' else 'VARCHAR')}")
-    struct = "{" + ", ".join(struct_fields) + "}"
+        for key in keys[col.name]:
+            for layer, names in zip(layers, used, strict=True):
+                if key.lower() not in names:
+                    layer.append((col.name, key))
+                    names.add(key.lower())
+                    break
+            else:
+                layers.append([(col.name, key)])
+                used.append({key.lower()})
+    return layers
+
+
+def _parse_ctes(source: Source, keys: dict[str, list[str]], src_sql: str) -> str:
+    """CTEs ``src`` (given: _file_idx, _line, line) -> ``p`` (parsed) -> ``f`` (raw texts) -> ``t`` (typed)."""
+    dtype = {c.name: "JSON" if c.dtype == "JSON" else "VARCHAR" for c in source.columns}
+    layers = _struct_layers(source, keys)
+    parsed = []
+    where: dict[tuple[str, str], str] = {}
+    for i, layer in enumerate(layers):
+        struct = "{" + ", ".join(f"{_json_str(k)}: {_json_str(dtype[c])}" for c, k in layer) + "}"
+        parsed.append(f"try(from_json(line, {sql_str(struct)})) AS _j{i}")
+        where.update({(c, k): f"_j{i}" for c, k in layer})
     raws = []
     for col in source.columns:
-        parts = ", ".join(f"_j.{sql_ident(k)}" for k in keys[col.name])
-        value = f"coalesce({parts})" if len(keys[col.name]) > 1 else parts
+        refs = [f"{where[(col.name, k)]}.{sql_ident(k)}" for k in keys[col.name]]
+        value = f"coalesce({', '.join(refs)})" if len(refs) > 1 else refs[0]
         # nullif, not trim: trimming every value costs a third of the parse; required values are
         # checked for blanks, and staging trims
         raws.append(f"{value} AS {_raw(col.name)}" if col.dtype == "JSON"
@@ -281,9 +309,9 @@ def _parse_ctes(source: Source, keys: dict[str, list[str]], src_sql: str) -> str
     typed = [f"{_typed_expr(col)} AS {sql_ident(col.name)}" for col in source.columns]
     return f"""
         src AS ({src_sql}),
-        p AS (SELECT _file_idx, _line, line, try(from_json(line, {sql_str(struct)})) AS _j FROM src),
-        f AS (SELECT _file_idx, _line, line, _j,
-                     (_j IS NULL OR NOT starts_with(ltrim(line), '{{')) AS _bad_json,
+        p AS (SELECT _file_idx, _line, line, {", ".join(parsed)} FROM src),
+        f AS (SELECT _file_idx, _line, line, _j0 AS _j,
+                     (_j0 IS NULL OR NOT starts_with(ltrim(line), '{{')) AS _bad_json,
                      {", ".join(raws)}
               FROM p),
         t AS (SELECT *, {", ".join(typed)} FROM f)
@@ -341,7 +369,7 @@ def build_quarantine(con: duckdb.DuckDBPyConnection, source: Source, keys: dict[
         f"{sql_str((f'column {c.column}: ' if c.column else '') + c.code + ': ')} || {c.detail} END"
         for c in checks[1:]
     )
-    src = f"SELECT _file_idx, _line, _bad_line AS line FROM {STAGE} WHERE _pidx IS NOT NULL AND trim(_bad_line) <> ''"
+    src = f"SELECT _file_idx, _line, _bad_line AS line FROM {STAGE} WHERE _pidx IS NOT NULL AND NOT {is_blank_sql('_bad_line')}"
     con.execute(f"DROP TABLE IF EXISTS {QUARANTINE}")
     con.execute(f"""
         CREATE TEMP TABLE {QUARANTINE} AS
