@@ -4,7 +4,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_executable, dbt_project, export_dbt_environment
+from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_project, dbt_resource, export_dbt_environment
 from orchestration.lib.warehouse import DuckDBWarehouse
 from validation.gx_suites import GX_SUITES, run_gx_suite
 
@@ -36,7 +36,7 @@ def staging_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[dbt_staging],
         asset_checks=checks,
-        resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
+        resources={"dbt": dbt_resource()},
     )
 
 

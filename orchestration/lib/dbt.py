@@ -157,3 +157,11 @@ def model_domain(dbt_resource_props: Mapping[str, Any]) -> str:
     if name.startswith("stg_") and "__" in name:
         return STAGING_SOURCE_DOMAINS.get(name[4:].split("__", 1)[0], "platform")
     return "platform"
+
+
+@cache
+def dbt_resource():
+    """The one dbt CLI resource every dbt asset module uses (the venv's dbt, the cached project)."""
+    from dagster_dbt import DbtCliResource
+
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
