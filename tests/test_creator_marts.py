@@ -158,3 +158,20 @@ def test_marts_hold_the_analytics_rows(analysed) -> None:
     assert sum(n for _, n in fans) == subs
     assert {m for m, _ in fans} <= {"referral_link", "weighted_window", "no_data"}
     assert sum(pd.read_json(pd.io.common.StringIO(f"[{credits}]")).iloc[0]) == pytest.approx(1.0)
+
+
+def test_gx_suites_list_the_documented_mart_columns_and_pass(analysed) -> None:
+    import yaml
+
+    from validation.gx_creator import CREATOR_MART_SPECS
+    from validation.gx_suites import run_gx_suite
+
+    yml = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "marts" / "creator" / "_creator__marts.yml"
+    documented = {m["name"]: [c["name"] for c in m["columns"]] for m in yaml.safe_load(yml.read_text())["models"]}
+    assert {s.model: list(s.columns) for s in CREATOR_MART_SPECS} == documented
+    with duckdb.connect(str(analysed[0]), read_only=True) as con:
+        for spec in CREATOR_MART_SPECS:
+            actual = [r[0] for r in con.execute(f"describe marts.{spec.model}").fetchall()]
+            assert actual == list(spec.columns), spec.model
+            result = run_gx_suite(con, f"marts.{spec.model}")
+            assert result.success, (spec.model, result.failed_expectations)

@@ -19,14 +19,17 @@ import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from funnellens.confidence import ConfidenceThresholds, score_confidence_frame
 from funnellens.pilot import PilotThresholds, run_pilot
 from funnellens.stats import weighted_poisson_pvalues
-from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_project, export_dbt_environment
+from orchestration.lib.dbt import FunnelLensDbtTranslator, dbt_project, dbt_resource, export_dbt_environment
 from orchestration.lib.warehouse import DuckDBWarehouse, LandingZone
 from validation.creator_schemas import CONTENT_TYPE_CONFIDENCE_SCHEMA, PILOT_VALIDATION_SCHEMA
+from validation.gx_creator import CREATOR_MART_SPECS
+from validation.gx_suites import run_gx_suite
 
 GROUP = "creator"
 WRITER_POOL = "duckdb_writer"
@@ -171,7 +174,6 @@ def creator_definitions() -> dg.Definitions:
         with warehouse.connect() as con:
             windows = con.execute("select * from intermediate.int_content_type_windows").df()
             scored = score_content_type_windows(windows)
-            CONTENT_TYPE_CONFIDENCE_SCHEMA.validate(scored, lazy=True)
             _write(con, "content_type_confidence", scored)
         return dg.MaterializeResult(metadata={
             "rows": len(scored),
@@ -185,7 +187,7 @@ def creator_definitions() -> dg.Definitions:
 
         with warehouse.connect() as con:
             performance = con.execute("select * from analytics.content_type_confidence").df()
-            result = recommend(performance, RecommendationThresholds.from_env())
+            result = recommend(performance, thresholds=RecommendationThresholds.from_env())
             _write(con, "recommendations", result)
         return dg.MaterializeResult(metadata={"rows": len(result)})
 
@@ -201,7 +203,6 @@ def creator_definitions() -> dg.Definitions:
             performance = con.execute("select * from analytics.content_type_confidence").df()
             result = run_pilot(link_fans, placebo_rows(performance, read_placebo_windows(quiet_path)), lag_credits,
                                PilotThresholds.from_env())
-            PILOT_VALIDATION_SCHEMA.validate(result, lazy=True)
             _write(con, "pilot_validation", result)
         overall = result[result["scope"] == "overall"]
         return dg.MaterializeResult(metadata={
@@ -217,11 +218,50 @@ def creator_definitions() -> dg.Definitions:
         export_dbt_environment()
         yield from dbt.cli(["build", "--vars", _dbt_vars()], context=context).stream()
 
+    checks = [
+        _pandera_check(CONFIDENCE_KEY, CONTENT_TYPE_CONFIDENCE_SCHEMA),
+        _pandera_check(PILOT_KEY, PILOT_VALIDATION_SCHEMA),
+        *(_gx_mart_check(spec.model) for spec in CREATOR_MART_SPECS),
+    ]
     return dg.Definitions(
         assets=[dbt_creator_intermediate, content_type_confidence, recommendations, pilot_validation,
                 dbt_creator_marts],
-        resources={"dbt": DbtCliResource(project_dir=project)},
+        asset_checks=checks,
+        resources={"dbt": dbt_resource()},
     )
+
+
+def _pandera_check(key: dg.AssetKey, schema: pa.DataFrameSchema) -> dg.AssetChecksDefinition:
+    table = ".".join(key.path)
+
+    @dg.asset_check(asset=key, name="pandera_schema", blocking=True,
+                    description=f"Pandera schema {schema.name} (validation/creator_schemas.py).")
+    def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            frame = con.execute(f"select * from {table}").df()
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            failures = exc.failure_cases.head(20).astype(str).to_dict("records")
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                       metadata={"rows": len(frame), "failure_cases": failures})
+        return dg.AssetCheckResult(passed=True, metadata={"rows": len(frame)})
+
+    _check.__name__ = f"pandera_{key.path[-1]}"
+    return _check
+
+
+def _gx_mart_check(model: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=dg.AssetKey(["marts", model]), name="gx_suite", blocking=True,
+                    description=f"Great Expectations suite for marts.{model} (validation/gx_creator.py).")
+    def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            result = run_gx_suite(con, f"marts.{model}")
+        return dg.AssetCheckResult(passed=bool(result.success), severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata=result.to_metadata())
+
+    _check.__name__ = f"gx_{model}"
+    return _check
 
 
 def _dbt_vars() -> str:
