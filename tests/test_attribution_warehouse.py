@@ -7,6 +7,7 @@ attribution models once; each journey rule has a user below that exercises it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,7 +58,8 @@ TOUCHPOINTS = [
 CONVERSIONS = [
     {"conversion_id": "o1", "user_id": "u1", "converted_at": _d(3), "conversion_type": "purchase", "value": 50.0,
      "currency": "usd", "email": " John_Smith@gmail.com ", "phone": "+1 (650) 555-1212"},
-    {"conversion_id": "o2", "user_id": "u2", "converted_at": _d(40), "conversion_type": "purchase", "value": 20.0},
+    {"conversion_id": "o2", "user_id": "u2", "converted_at": _d(40), "conversion_type": "purchase", "value": 20.0,
+     "currency": "EUR"},
     # u5 converts without any touch: no journey, counted in the coverage model.
     {"conversion_id": "o5", "user_id": "u5", "converted_at": _d(4), "conversion_type": "signup"},
     {"conversion_id": "o6", "user_id": "u6", "converted_at": _d(12), "conversion_type": "signup"},
@@ -334,3 +336,32 @@ def test_markov_matrix_versions_keep_history_and_one_active(mcon) -> None:
                               "where version = 1 and from_state = '(start)'").fetchall())
     assert first == pytest.approx({"email": 4 / 9, "paid_search": 1 / 9, "affiliate": 1 / 9,
                                    "display": 2 / 9, "paid_social": 1 / 9})
+
+
+def test_staging_hashes_match_the_documented_vectors(mcon) -> None:
+    from funnellens.offline_conversions import hashed_email, hashed_phone, sha256_hex
+
+    email, phone, e164 = mcon.execute(
+        "select email_sha256, phone_sha256, phone_e164_sha256 from staging.stg_marketing__conversions "
+        "where conversion_id = 'o1'").fetchall()[0]
+    # Meta's documented vectors: John_Smith@gmail.com and the US number (650)555-1212.
+    assert email == "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"
+    assert phone == "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"
+    assert e164 == sha256_hex("+16505551212")
+    assert email == hashed_email(CONVERSIONS[0]["email"]) and phone == hashed_phone(CONVERSIONS[0]["phone"])
+
+
+def test_offline_conversion_export_writes_payloads_and_sends_nothing(materialized: Materialized) -> None:
+    from funnellens.offline_conversions import validate_ga4_request, validate_meta_request
+
+    run_id = materialized.results[0].run_id
+    folder = materialized.export_dir / "offline_conversions" / run_id
+    meta = json.loads((folder / "meta_capi.json").read_text())["requests"]
+    ga4 = [json.loads(line) for line in (folder / "ga4_mp.ndjson").read_text().splitlines()]
+    assert [validate_meta_request(r) for r in meta] == [[]]
+    assert all(validate_ga4_request(r) == [] for r in ga4)
+    # The newest conversion is o2 (day 40): the last 7 days hold only o2.
+    assert [e["event_id"] for e in meta[0]["data"]] == ["o2"]
+    events = [e.materialization for e in materialized.results[0].get_asset_materialization_events()
+              if e.asset_key.to_user_string() == "exports/offline_conversions"]
+    assert "sending disabled" in events[0].metadata["sending"].value
