@@ -1,0 +1,30 @@
+-- Drop-offs per funnel step, grain and period: the rate, a severity from configurable thresholds,
+-- the stated exit reasons with their shares, and the suggestions of the documented rules
+-- (docs/funnels.md, "Drop-off severity and suggestions"), from analytics.funnel_dropoffs.
+select
+    funnel_id || ':' || step_id || ':' || grain || ':' || strftime(period_start, '%Y-%m-%d') as funnel_step_period_key,
+    funnel_id,
+    step_id,
+    coalesce(step_name, step_id) as step_name,
+    step_order,
+    grain,
+    period_start,
+    entries,
+    dropoffs,
+    bounces,
+    closes,
+    dropoff_rate,
+    bounce_share,
+    close_share,
+    median_time_in_step_s,
+    median_bounce_time_s,
+    median_close_time_s,
+    mobile_entries,
+    mobile_dropoff_rate,
+    desktop_entries,
+    desktop_dropoff_rate,
+    top_exit_reasons,
+    severity,
+    cast(rule_ids as varchar[]) as rule_ids,
+    cast(suggestions as varchar[]) as suggestions
+from {{ source('analytics', 'funnel_dropoffs') }}
