@@ -115,20 +115,42 @@ def test_a_missing_export_is_not_a_drop_to_zero(con: duckdb.DuckDBPyConnection) 
     assert row.interval_hours == 48 and not row.views_decreased
 
 
-def test_spreading_conserves_views_and_is_linear(con: duckdb.DuckDBPyConnection) -> None:
-    total_spread = con.execute("select sum(views) from intermediate.int_creator_hourly_views").fetchone()[0]
+def _brute_force_views(deltas: pd.DataFrame, t: pd.Timestamp) -> pd.Series:
+    """V(t) per content type straight from the deltas: each delta spread linearly over its interval."""
+    d = deltas[deltas.interval_start.notna()]
+    length = (d.interval_end - d.interval_start).dt.total_seconds()
+    done = (t - d.interval_start).dt.total_seconds()
+    share = np.where(length > 0, np.clip(done / length.where(length > 0, 1), 0, 1), (d.interval_end <= t) * 1.0)
+    return (d.views_delta * share).groupby(d.content_type).sum()
+
+
+def _curve_views(curve: pd.DataFrame, t: pd.Timestamp) -> pd.Series:
+    """V(t) per content type from the curve's breakpoints (the SQL ASOF rule, in pandas)."""
+    last = curve[curve.breakpoint_at <= t].sort_values("breakpoint_at").groupby("content_type").last()
+    return last.cum_views + last.views_per_hour * (t - last.breakpoint_at).dt.total_seconds() / 3600
+
+
+@pytest.fixture(scope="module")
+def c1_deltas(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return df(con, "select d.*, t.content_type from intermediate.int_post_view_deltas d "
+                   "join intermediate.int_post_content_types t using (platform, post_id) where d.creator_id = 'c1'")
+
+
+def test_the_view_curve_conserves_views_and_is_exactly_linear(
+    con: duckdb.DuckDBPyConnection, c1_deltas: pd.DataFrame
+) -> None:
+    total_curve = con.execute("select sum(v) from (select max(cum_views) as v from "
+                              "intermediate.int_creator_view_curve group by creator_id, content_type)").fetchone()[0]
     total_delta = con.execute("select sum(views_delta) from intermediate.int_post_view_deltas "
                               "where interval_start is not null").fetchone()[0]
-    assert total_spread == pytest.approx(total_delta, rel=1e-12)
-    # One delta alone: a post's first interval, spread evenly per hour, partial hours prorated.
-    d = df(con, "select * from intermediate.int_post_view_deltas where post_id = 'c1-p000' and is_first_snapshot")
-    start, end, views = d.interval_start[0], d.interval_end[0], d.views_delta[0]
-    hours = pd.date_range(start.floor("h"), end, freq="h", inclusive="left")
-    overlap = np.array([(min(end, h + pd.Timedelta("1h")) - max(start, h)).total_seconds() for h in hours])
-    expected = views * overlap / (end - start).total_seconds()
-    got = df(con, f"select hour_start, views from intermediate.int_creator_hourly_views where creator_id = 'c1' "
-                  f"and content_type = 'storytime' and hour_start < '{end}' order by hour_start")
-    np.testing.assert_allclose(got.views.to_numpy(), expected, rtol=1e-12)
+    assert total_curve == pytest.approx(total_delta, rel=1e-9)
+    curve = df(con, "select * from intermediate.int_creator_view_curve where creator_id = 'c1'")
+    rng = np.random.default_rng(3)
+    for seconds in rng.uniform(0, 60 * 86400, size=25):
+        t = START + pd.Timedelta(seconds=float(seconds))
+        expected = _brute_force_views(c1_deltas, t)
+        got = _curve_views(curve, t).reindex(expected.index, fill_value=0.0)
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,18 +211,14 @@ def test_credits_sum_to_one_and_links_are_ground_truth(
     assert (links.link_code.str.split("-", n=1).str[1] == links.content_type).all()
 
 
-def test_weighted_window_credit_matches_brute_force(con: duckdb.DuckDBPyConnection) -> None:
-    """Credit shares from the hourly table, recomputed in numpy for a few fans."""
-    hourly = df(con, "select * from intermediate.int_creator_hourly_views where creator_id = 'c2'")
+def test_weighted_window_credit_matches_brute_force(con: duckdb.DuckDBPyConnection, c1_deltas: pd.DataFrame) -> None:
+    """Credit shares recomputed in numpy straight from the snapshot deltas for a few fans."""
     fans = df(con, "select subscription_id, subscribed_at from intermediate.int_fan_content_credits "
-                   "where creator_id = 'c2' and method = 'weighted_window' group by all order by 1 limit 5")
+                   "where creator_id = 'c1' and method = 'weighted_window' group by all order by 1 limit 8")
     for _, fan in fans.iterrows():
-        t1, t0 = fan.subscribed_at, fan.subscribed_at - pd.Timedelta(hours=48)
-        start = hourly.hour_start
-        end = start + pd.Timedelta(hours=1)
-        overlap = (np.minimum(end, t1) - np.maximum(start, t0)).dt.total_seconds().clip(lower=0) / 3600
-        views = (hourly.views * overlap).groupby(hourly.content_type).sum()
-        share = (views / views.sum())[lambda s: s > 0]
+        t1 = fan.subscribed_at
+        views = _brute_force_views(c1_deltas, t1) - _brute_force_views(c1_deltas, t1 - pd.Timedelta(hours=48))
+        share = (views / views.sum())[lambda x: x > 1e-12]
         got = df(con, f"select content_type, credit from intermediate.int_fan_content_credits "
                       f"where subscription_id = '{fan.subscription_id}'").set_index("content_type").credit
         pd.testing.assert_series_equal(got.sort_index(), share.sort_index(), check_names=False, rtol=1e-9)

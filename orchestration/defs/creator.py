@@ -126,8 +126,8 @@ with credited as (
     group by all
 ),
 views as (
-    select creator_id, content_type, sum(views) as views
-    from intermediate.int_creator_hourly_views
+    select creator_id, content_type, max(cum_views) as views
+    from intermediate.int_creator_view_curve
     group by all
 )
 select credited.creator_id, credited.lag_hours, credited.content_type, credited.credited,

@@ -1,6 +1,6 @@
 -- Per creator, content type and window: the inputs of the content-type performance test.
 --   view_delta            views the type's posts gained in [window_start, window_end), from the
---                         spread deltas (V(end) - V(start), see int_creator_hourly_views);
+--                         spread deltas (V(end) - V(start), see int_creator_view_curve);
 --   view_share            view_delta over all of the creator's view deltas in the window;
 --   credited_subscribers  sum of the type's credits of the window's subscriptions (referral
 --                         links count 1, weighted-window credits their share), with
@@ -20,7 +20,7 @@ with windows as (
 ),
 
 creator_types as (
-    select distinct creator_id, content_type from {{ ref('int_creator_hourly_views') }}
+    select distinct creator_id, content_type from {{ ref('int_creator_view_curve') }}
     union
     select distinct creator_id, content_type from {{ ref('int_fan_content_credits') }}
     union
@@ -37,16 +37,14 @@ views_at_end as (
     select
         points.*,
         coalesce(
-            hourly.cum_views_before + hourly.views * least(
-                1.0, date_diff('microsecond', hourly.hour_start, points.window_end) / 3600000000.0
-            ),
+            curve.cum_views + curve.views_per_hour * date_diff('microsecond', curve.breakpoint_at, points.window_end) / 3600000000.0,
             0
         ) as views_to_end
     from points
-    asof left join {{ ref('int_creator_hourly_views') }} as hourly
-        on hourly.creator_id = points.creator_id
-        and hourly.content_type = points.content_type
-        and points.window_end >= hourly.hour_start
+    asof left join {{ ref('int_creator_view_curve') }} as curve
+        on curve.creator_id = points.creator_id
+        and curve.content_type = points.content_type
+        and points.window_end >= curve.breakpoint_at
 ),
 
 views as (
@@ -56,18 +54,16 @@ views as (
         views_at_end.content_type,
         greatest(
             views_at_end.views_to_end - coalesce(
-                hourly.cum_views_before + hourly.views * least(
-                    1.0, date_diff('microsecond', hourly.hour_start, views_at_end.window_start) / 3600000000.0
-                ),
+                curve.cum_views + curve.views_per_hour * date_diff('microsecond', curve.breakpoint_at, views_at_end.window_start) / 3600000000.0,
                 0
             ),
             0
         ) as view_delta
     from views_at_end
-    asof left join {{ ref('int_creator_hourly_views') }} as hourly
-        on hourly.creator_id = views_at_end.creator_id
-        and hourly.content_type = views_at_end.content_type
-        and views_at_end.window_start >= hourly.hour_start
+    asof left join {{ ref('int_creator_view_curve') }} as curve
+        on curve.creator_id = views_at_end.creator_id
+        and curve.content_type = views_at_end.content_type
+        and views_at_end.window_start >= curve.breakpoint_at
 ),
 
 credits_in_window as (

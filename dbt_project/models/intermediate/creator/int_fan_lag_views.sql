@@ -2,7 +2,7 @@
 -- content types gained in the lag (subscribed_at - lag, subscribed_at], and their share.
 -- Lags: var('creator_lag_hours') (default 48, the one attribution uses) plus the lags of the
 -- pilot's sensitivity test, var('creator_pilot_lag_hours') (default [24, 48, 72, 168]).
--- Views at a time t come from V(t) of int_creator_hourly_views through an ASOF join.
+-- Views at a time t come from V(t) of int_creator_view_curve through an ASOF join.
 -- Referral links are ignored here on purpose: this is the fallback method on its own, which
 -- the pilot's calibration backtest compares with the links.
 {{ config(materialized='table') }}
@@ -21,7 +21,7 @@ with lags as (
 
 creator_types as (
     select distinct creator_id, content_type
-    from {{ ref('int_creator_hourly_views') }}
+    from {{ ref('int_creator_view_curve') }}
 ),
 
 points as (
@@ -41,32 +41,28 @@ views_at_end as (
     select
         points.*,
         coalesce(
-            hourly.cum_views_before + hourly.views * least(
-                1.0, date_diff('microsecond', hourly.hour_start, points.subscribed_at) / 3600000000.0
-            ),
+            curve.cum_views + curve.views_per_hour * date_diff('microsecond', curve.breakpoint_at, points.subscribed_at) / 3600000000.0,
             0
         ) as views_to_end
     from points
-    asof left join {{ ref('int_creator_hourly_views') }} as hourly
-        on hourly.creator_id = points.creator_id
-        and hourly.content_type = points.content_type
-        and points.subscribed_at >= hourly.hour_start
+    asof left join {{ ref('int_creator_view_curve') }} as curve
+        on curve.creator_id = points.creator_id
+        and curve.content_type = points.content_type
+        and points.subscribed_at >= curve.breakpoint_at
 ),
 
 views_at_start as (
     select
         views_at_end.*,
         coalesce(
-            hourly.cum_views_before + hourly.views * least(
-                1.0, date_diff('microsecond', hourly.hour_start, views_at_end.lag_start) / 3600000000.0
-            ),
+            curve.cum_views + curve.views_per_hour * date_diff('microsecond', curve.breakpoint_at, views_at_end.lag_start) / 3600000000.0,
             0
         ) as views_to_start
     from views_at_end
-    asof left join {{ ref('int_creator_hourly_views') }} as hourly
-        on hourly.creator_id = views_at_end.creator_id
-        and hourly.content_type = views_at_end.content_type
-        and views_at_end.lag_start >= hourly.hour_start
+    asof left join {{ ref('int_creator_view_curve') }} as curve
+        on curve.creator_id = views_at_end.creator_id
+        and curve.content_type = views_at_end.content_type
+        and views_at_end.lag_start >= curve.breakpoint_at
 ),
 
 lag_views as (

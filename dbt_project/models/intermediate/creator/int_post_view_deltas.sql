@@ -3,7 +3,7 @@
 --   * The first snapshot of a post starts from 0 at its publish time (a publish time after the
 --     snapshot, clock skew, makes it a point mass at the snapshot). Without any publish time the
 --     first interval is unknown: interval_start is NULL and the delta is kept but not spread
---     over time (int_creator_hourly_views skips it), because lifetime views must never land in
+--     over time (int_creator_view_curve skips it), because lifetime views must never land in
 --     one window.
 --   * A post missing from an export simply has no row there: the next snapshot that has it
 --     covers the longer interval. A missing post is never a drop to zero.
