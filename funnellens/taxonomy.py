@@ -209,6 +209,47 @@ class Taxonomy:
         """A SQL boolean: true when the row conforms to the taxonomy (``WHERE`` it for the good rows)."""
         return f"(len({self.violations_expression(name_column, properties_column)}) = 0)"
 
+    def _head_branches(self, n: str, raw_props: str, props: str) -> list[str]:
+        """CASE branches for the row-level problems: name missing or unknown, properties not an object."""
+        known = ", ".join(_sql_str(name) for name in self.events)
+        # An object's text starts with '{': cheaper than json_type(), which parses the document.
+        not_object = (
+            f"{props} IS NOT NULL AND NOT starts_with(ltrim(CAST({props} AS VARCHAR), ' ' || chr(9) || chr(10) "
+            f"|| chr(13)), '{{') AND json_type({props}) <> 'NULL'"
+        )
+        return [
+            f"WHEN {n} IS NULL THEN [{_violation('event_name', _sql_str('event name is missing'))}]",
+            f"WHEN {n} NOT IN ({known}) THEN [{_violation('event_name', _unknown_event_reason(n))}]",
+            f"WHEN {raw_props} IS NOT NULL AND {props} IS NULL THEN "
+            f"[{_violation('properties', _sql_str('properties is not valid JSON'))}]",
+            f"WHEN {not_object} THEN "
+            f"[{_violation('properties', _type_mismatch_reason('properties', f'json_type({props})', 'an object'))}]",
+        ]
+
+    def _extract_sql(self, n: str, props: str, function: str = "json_extract") -> str:
+        """The JSON values (``json_extract``) or types (``json_type``) of the row's event's
+        properties, as a list: one parse of the document per row."""
+        doc = f"coalesce({props}, '{{}}'::JSON)"
+        whens = " ".join(
+            f"WHEN {_sql_str(e.name)} THEN {function}({doc}, [{', '.join(_sql_str(p.path) for p in e.properties)}])"
+            for e in self.events.values() if e.properties
+        )
+        return f"CASE {n} {whens} END"
+
+    def _row_checks_sql(self, n: str, raw_props: str, props: str, values: str, types: str) -> str:
+        """The row's checks as a list whose non-NULL entries are its violations (``values`` and
+        ``types`` are the columns holding :meth:`_extract_sql` with json_extract and json_type)."""
+        branches = self._head_branches(n, raw_props, props)
+        for event in self.events.values():
+            if event.properties:
+                checks = ", ".join(
+                    _property_check(event, prop, f"{values}[{i}]", f"{types}[{i}]")
+                    for i, prop in enumerate(event.properties, 1)
+                )
+                branches.append(f"WHEN {n} = {_sql_str(event.name)} THEN [{checks}]")
+        empty = f"list_filter([{_violation('event_name', 'NULL')}], lambda __x: false)"
+        return "(CASE\n    " + "\n    ".join(branches) + f"\n    ELSE {empty}\nEND)"
+
     def validation_sql(
         self,
         relation: str,
@@ -223,16 +264,42 @@ class Taxonomy:
         ``column_name`` (``event_name``, ``properties`` or ``properties.<property>``),
         ``reason_code`` (always ``'taxonomy_violation'``) and ``reason`` (human-readable, naming the
         event and the property). Conforming rows produce no output; a row with several problems
-        produces several rows.
+        produces several rows. The checks are those of :meth:`violations_expression`, written as
+        plain projections (no lambda per event), which is several times faster at scale.
         """
         ids = [_column_sql(c) for c in id_columns]
         id_select = "".join(f"{c}, " for c in ids)
-        expr = self.violations_expression(name_column, properties_column)
+        n, p = _column_sql(name_column), _column_sql(properties_column)
+        # Only rows with a violation are unnested (a conforming row's list holds only NULLs).
         return (
-            f"SELECT {id_select}__event_name AS event_name, __v.column_name AS column_name, "
-            f"'{REASON_CODE}' AS reason_code, __v.reason AS reason\n"
-            f"FROM (\n  SELECT {id_select}{_column_sql(name_column)} AS __event_name, unnest({expr}) AS __v\n"
-            f"  FROM {relation}\n) AS __taxonomy_violations"
+            f"SELECT {id_select}__fl_n AS event_name, __fl_v.column_name AS column_name, "
+            f"'{REASON_CODE}' AS reason_code, __fl_v.reason AS reason\n"
+            f"FROM (\n  SELECT {id_select}__fl_n, unnest(__fl_c) AS __fl_v\n"
+            f"  FROM ({self._checked_sql(f'SELECT {id_select}{n} AS __fl_n, {p} AS __fl_p FROM {relation}', '__fl_n', '__fl_p')})\n"
+            f"  WHERE list_count(__fl_c) > 0\n) AS __taxonomy_violations\nWHERE __fl_v IS NOT NULL"
+        )
+
+    def valid_rows_sql(
+        self, relation: str, properties_column: str = "properties", name_column: str = "event_name"
+    ) -> str:
+        """A set-based DuckDB query returning the rows of ``relation`` that conform (all its columns)."""
+        n, p = _column_sql(name_column), _column_sql(properties_column)
+        return (
+            f"SELECT * EXCLUDE (__fl_c) FROM ({self._checked_sql(f'SELECT * FROM {relation}', n, p)}) "
+            "AS __taxonomy_checked WHERE list_count(__fl_c) = 0"
+        )
+
+    def _checked_sql(self, source: str, n: str, p: str) -> str:
+        """``source``'s columns plus ``__fl_c``, the list of check results (non-NULL = violation).
+
+        Two projections: the first parses each document once for the values and once for the
+        types of the event's properties, the second runs the checks on those lists.
+        """
+        checks = self._row_checks_sql(n, p, "__fl_j", "__fl_x", "__fl_t")
+        return (
+            f"SELECT * EXCLUDE (__fl_j, __fl_x, __fl_t), {checks} AS __fl_c FROM (\n"
+            f"  SELECT *, {self._extract_sql(n, '__fl_j')} AS __fl_x, {self._extract_sql(n, '__fl_j', 'json_type')} "
+            f"AS __fl_t FROM (SELECT *, TRY_CAST({p} AS JSON) AS __fl_j FROM ({source}))\n)"
         )
 
     def create_macro_sql(self, name: str = "fl_taxonomy_violations", *, temporary: bool = True) -> str:
@@ -624,20 +691,21 @@ def _unknown_event_reason(name_sql: str) -> str:
     return f"'unknown event name ''' || left(CAST({name_sql} AS VARCHAR), 100) || ''' (not in the taxonomy)'"
 
 
-def _property_check(event: EventSpec, prop: PropertySpec, x: str) -> str:
+def _property_check(event: EventSpec, prop: PropertySpec, x: str, jt: str | None = None) -> str:
     """CASE expression over the property's extracted JSON value ``x`` (NULL when absent):
-    a violation struct, or NULL when the value conforms."""
+    a violation struct, or NULL when the value conforms. ``jt`` is the SQL of its json_type()
+    when the caller has it already (default: computed from ``x``)."""
     col = f"properties.{prop.name}"
     prefix = f"event {event.name}: "
     subject = f"{prefix}property {prop.name}"
-    jt = f"json_type({x})"
+    jt = jt or f"json_type({x})"
     accepted = ", ".join(_sql_str(t) for t in _ACCEPTED_JSON_TYPES[prop.type])
     whens = []
     if prop.required:
-        whens.append(f"WHEN {x} IS NULL THEN {_violation(col, _sql_str(prefix + 'missing required property ' + prop.name))}")
+        whens.append(f"WHEN {jt} IS NULL THEN {_violation(col, _sql_str(prefix + 'missing required property ' + prop.name))}")
         whens.append(f"WHEN {jt} = 'NULL' THEN {_violation(col, _sql_str(prefix + 'required property ' + prop.name + ' is null'))}")
     else:
-        whens.append(f"WHEN {x} IS NULL OR {jt} = 'NULL' THEN NULL")
+        whens.append(f"WHEN {jt} IS NULL OR {jt} = 'NULL' THEN NULL")
     whens.append(f"WHEN {jt} NOT IN ({accepted}) THEN {_violation(col, _type_mismatch_reason(subject, jt, prop.type))}")
     if prop.type == "integer":
         whens.append(

@@ -542,6 +542,67 @@ def test_mask_example_hides_the_value() -> None:
 # ---------------------------------------------------------------------------------------
 
 
+def synthetic_events(connection: duckdb.DuckDBPyConnection, n: int, pii_rate: float = 0.02) -> None:
+    """``events(event_id, event_name, properties JSON)``: n app events, ``pii_rate`` of texts with PII."""
+    rng = random.Random(11)
+    words = ["please", "rewrite", "this", "message", "so", "it", "sounds", "friendly", "and", "short", "thanks"]
+    pii = ["reach me at jane.roe@example.org", "my number is (415) 555-0134", "card 4242 4242 4242 4242",
+           "ssn 078-05-1120", "call +44 20 7946 0958", "password: hunter2"]
+
+    def text(k: int) -> str:
+        body = " ".join(rng.choice(words) for _ in range(k))
+        return body + " " + rng.choice(pii) if rng.random() < pii_rate else body
+
+    templates = []
+    for i in range(4000):
+        roll = rng.random()
+        if roll < 0.3:
+            templates.append(("prompt_submitted", {"prompt_id": f"p{i}", "prompt_text": text(rng.randint(5, 60)),
+                                                   "model": "gpt-4o-mini"}))
+        elif roll < 0.6:
+            templates.append(("ai_response_generated", {
+                "response_id": f"r{i}", "prompt_id": f"p{i}", "model": "gpt-4o-mini",
+                "response_text": text(rng.randint(20, 200)), "tokens_in": rng.randint(5, 500),
+                "tokens_out": rng.randint(20, 900), "cost_usd": round(rng.random() / 100, 6),
+                "latency_ms": rng.randint(200, 9000), "rendered_at": "2024-05-01T10:30:00.123Z"}))
+        elif roll < 0.8:
+            templates.append(("response_copied", {"response_id": f"r{i}", "copied_chars": rng.randint(10, 900)}))
+        else:
+            templates.append(("paywall_shown", {"paywall_id": "pw_1", "placement": "settings"}))
+    connection.execute("CREATE OR REPLACE TABLE templates AS SELECT * FROM (SELECT unnest(?) AS i, "
+                       "unnest(?) AS event_name, unnest(?) AS properties)",
+                       [list(range(len(templates))), [n for n, _ in templates], [json.dumps(p) for _, p in templates]])
+    connection.execute(f"CREATE OR REPLACE TABLE events AS SELECT md5(r.i::VARCHAR) AS event_id, t.event_name, "
+                       f"CAST(t.properties AS JSON) AS properties FROM range({n}) r(i) "
+                       f"JOIN templates t ON t.i = r.i % {len(templates)}")
+
+
+@pytest.mark.scale
+def test_throughput_of_the_json_scrubber(capsys) -> None:
+    n = 1_000_000
+    connection = duckdb.connect()
+    try:
+        synthetic_events(connection, n)
+        register_duckdb_scrubbers(connection)
+        figures = {}
+        for label, sql in [
+            ("copy", "SELECT event_id, properties FROM events"),
+            ("fl_scrub_json", "SELECT event_id, fl_scrub_json(properties) FROM events"),
+            ("fl_scrub_json_struct", "SELECT event_id, fl_scrub_json_struct(properties) FROM events"),
+        ]:
+            start = time.perf_counter()
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE o AS {sql}")
+            figures[label] = time.perf_counter() - start
+        selected = connection.execute("SELECT count(*) FROM events WHERE regexp_matches(CAST(properties AS VARCHAR), "
+                                      "?)", [privacy.JSON_PREFILTER_PATTERN]).fetchone()[0]
+    finally:
+        connection.close()
+    with capsys.disabled():
+        print(f"\n{n} events, pre-filter selects {selected / n:.2%}: "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in figures.items()))
+    assert 0 < selected < n
+
+
 @pytest.mark.scale
 def test_throughput_of_the_sql_and_arrow_text_scrubbers(capsys) -> None:
     rng = random.Random(1)

@@ -282,6 +282,9 @@ def test_validation_sql_finds_each_kind_of_violation(con, taxonomy: Taxonomy) ->
     }
     good = con.execute(f"SELECT _line FROM events WHERE {taxonomy.conformance_predicate()} ORDER BY _line").fetchall()
     assert [g for (g,) in good] == [1, 11, 12, 13, 14]
+    kept = con.execute(f"SELECT * FROM ({taxonomy.valid_rows_sql('events')}) ORDER BY _line").df()
+    assert kept["_line"].tolist() == [1, 11, 12, 13, 14]
+    assert list(kept.columns) == ["event_id", "_source_file", "_file_hash", "_line", "event_name", "properties"]
 
 
 def test_varchar_properties_and_invalid_json(con, taxonomy: Taxonomy) -> None:
@@ -443,6 +446,11 @@ def test_sql_matches_a_python_reference_on_a_random_corpus(con, taxonomy: Taxono
     assert 100 < len(expected) < len(rows) - 100  # both outcomes are well represented
     good = {line for (line,) in con.execute(f"SELECT _line FROM events WHERE {taxonomy.conformance_predicate()}").fetchall()}
     assert good == set(range(1, len(rows) + 1)) - set(expected)
+    kept = {line for (line,) in con.execute(f"SELECT _line FROM ({taxonomy.valid_rows_sql('events')})").fetchall()}
+    assert kept == good
+    # The scalar expression (macros, dbt, pandera) and the query form agree row by row.
+    listed = con.execute(f"SELECT _line, {taxonomy.violations_expression()} FROM events").fetchall()
+    assert {line: {(v["column_name"], v["reason"]) for v in vs} for line, vs in listed if vs} == expected
 
 
 # ---------------------------------------------------------------------------------------
@@ -479,3 +487,38 @@ def test_markdown_documents_every_event_and_property(taxonomy: Taxonomy) -> None
     rows = taxonomy.property_rows()
     assert {r["event_name"] for r in rows} == set(taxonomy.events)
     assert sum(r["property"] is not None for r in rows) == sum(len(e.properties) for e in taxonomy.events.values())
+
+
+@pytest.mark.scale
+def test_throughput_of_the_validation(capsys, taxonomy: Taxonomy) -> None:
+    import time
+
+    n = 1_000_000
+    rng = random.Random(3)
+    templates = []
+    for i in range(2000):
+        name, props = random_event(rng, taxonomy)
+        templates.append((i, name, props))
+    connection = duckdb.connect()
+    try:
+        connection.execute("CREATE TABLE templates AS SELECT * FROM (SELECT unnest(?) AS i, unnest(?) AS event_name, "
+                           "unnest(?) AS properties)", [list(x) for x in zip(*templates, strict=True)])
+        connection.execute(f"CREATE TABLE events AS SELECT md5(r.i::VARCHAR) AS event_id, t.event_name, "
+                           f"TRY_CAST(t.properties AS JSON) AS properties FROM range({n}) r(i) "
+                           f"JOIN templates t ON t.i = r.i % {len(templates)}")
+        figures = {}
+        for label, sql in [
+            ("copy", "SELECT * FROM events"),
+            ("validation_sql", taxonomy.validation_sql("events", id_columns=("event_id",))),
+            ("valid_rows_sql", taxonomy.valid_rows_sql("events")),
+            ("conformance_predicate", f"SELECT * FROM events WHERE {taxonomy.conformance_predicate()}"),
+        ]:
+            start = time.perf_counter()
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE o AS {sql}")
+            figures[label] = time.perf_counter() - start
+        bad = connection.execute(f"SELECT count(DISTINCT event_id) FROM ({taxonomy.validation_sql('events', id_columns=('event_id',))})").fetchone()[0]
+    finally:
+        connection.close()
+    with capsys.disabled():
+        print(f"\n{n} events ({bad / n:.1%} violate): " + ", ".join(f"{k} {v:.2f} s" for k, v in figures.items()))
+    assert 0 < bad < n
