@@ -191,7 +191,8 @@ class Taxonomy:
             # looks at one small JSON value (measured 3x faster than json_type() with a path list).
             paths = ", ".join(_sql_str(p.path) for p in event.properties)
             cases = " ".join(
-                f"WHEN {i} THEN {_property_check(event, prop, '__x')}" for i, prop in enumerate(event.properties, 1)
+                f"WHEN {i} THEN {_property_check(event, prop, '__x', 'json_type(__x)', doc)}"
+                for i, prop in enumerate(event.properties, 1)
             )
             branches.append(
                 f"WHEN {n} = {_sql_str(event.name)} THEN list_filter(list_transform("
@@ -227,23 +228,32 @@ class Taxonomy:
         ]
 
     def _extract_sql(self, n: str, props: str, function: str = "json_extract") -> str:
-        """The JSON values (``json_extract``) or types (``json_type``) of the row's event's
-        properties, as a list: one parse of the document per row."""
+        """One parse of the document per row: the types (``json_type``) of the row's event's
+        properties, or the values (``json_extract``) of those that need their value checked (an
+        enum or a timestamp, see :func:`_valued`), as a list."""
         doc = f"coalesce({props}, '{{}}'::JSON)"
-        whens = " ".join(
-            f"WHEN {_sql_str(e.name)} THEN {function}({doc}, [{', '.join(_sql_str(p.path) for p in e.properties)}])"
-            for e in self.events.values() if e.properties
-        )
-        return f"CASE {n} {whens} END"
+        whens = []
+        for e in self.events.values():
+            props_ = e.properties if function == "json_type" else _valued(e)
+            if props_:
+                paths = ", ".join(_sql_str(p.path) for p in props_)
+                whens.append(f"WHEN {_sql_str(e.name)} THEN {function}({doc}, [{paths}])")
+        return f"CASE {n} {' '.join(whens)} END" if whens else "NULL"
 
-    def _row_checks_sql(self, n: str, raw_props: str, props: str, values: str, types: str) -> str:
+    def _row_checks_sql(
+        self, n: str, raw_props: str, props: str, values: str, types: str, *, unpacked: bool = False
+    ) -> str:
         """The row's checks as a list whose non-NULL entries are its violations (``values`` and
         ``types`` are the columns holding :meth:`_extract_sql` with json_extract and json_type)."""
         branches = self._head_branches(n, raw_props, props)
         for event in self.events.values():
             if event.properties:
+                valued = _valued(event)
                 checks = ", ".join(
-                    _property_check(event, prop, f"{values}[{i}]", f"{types}[{i}]")
+                    _property_check(
+                        event, prop, _element(values, valued.index(prop) + 1, unpacked) if prop in valued else None,
+                        _element(types, i, unpacked), props,
+                    )
                     for i, prop in enumerate(event.properties, 1)
                 )
                 branches.append(f"WHEN {n} = {_sql_str(event.name)} THEN [{checks}]")
@@ -292,14 +302,21 @@ class Taxonomy:
     def _checked_sql(self, source: str, n: str, p: str) -> str:
         """``source``'s columns plus ``__fl_c``, the list of check results (non-NULL = violation).
 
-        Two projections: the first parses each document once for the values and once for the
-        types of the event's properties, the second runs the checks on those lists.
+        Projections, no lambdas: parse each document once for the values and once for the types
+        of its event's properties, unpack both lists into columns, then run the checks.
         """
-        checks = self._row_checks_sql(n, p, "__fl_j", "__fl_x", "__fl_t")
+        width = max((len(e.properties) for e in self.events.values()), default=0)
+        valued_width = max((len(_valued(e)) for e in self.events.values()), default=0)
+        checks = self._row_checks_sql(n, p, "__fl_j", "__fl_x", "__fl_t", unpacked=True)
+        unpack = "".join(f", __fl_t[{i}] AS __fl_t{i}" for i in range(1, width + 1))
+        unpack += "".join(f", __fl_x[{i}] AS __fl_x{i}" for i in range(1, valued_width + 1))
+        drop = ", ".join(["__fl_j"] + [f"__fl_t{i}" for i in range(1, width + 1)]
+                         + [f"__fl_x{i}" for i in range(1, valued_width + 1)])
         return (
-            f"SELECT * EXCLUDE (__fl_j, __fl_x, __fl_t), {checks} AS __fl_c FROM (\n"
-            f"  SELECT *, {self._extract_sql(n, '__fl_j')} AS __fl_x, {self._extract_sql(n, '__fl_j', 'json_type')} "
-            f"AS __fl_t FROM (SELECT *, TRY_CAST({p} AS JSON) AS __fl_j FROM ({source}))\n)"
+            f"SELECT * EXCLUDE ({drop}), {checks} AS __fl_c FROM (\n"
+            f"  SELECT * EXCLUDE (__fl_x, __fl_t){unpack} FROM (\n"
+            f"    SELECT *, {self._extract_sql(n, '__fl_j')} AS __fl_x, {self._extract_sql(n, '__fl_j', 'json_type')} "
+            f"AS __fl_t FROM (SELECT *, TRY_CAST({p} AS JSON) AS __fl_j FROM ({source}))\n  )\n)"
         )
 
     def create_macro_sql(self, name: str = "fl_taxonomy_violations", *, temporary: bool = True) -> str:
@@ -691,14 +708,27 @@ def _unknown_event_reason(name_sql: str) -> str:
     return f"'unknown event name ''' || left(CAST({name_sql} AS VARCHAR), 100) || ''' (not in the taxonomy)'"
 
 
-def _property_check(event: EventSpec, prop: PropertySpec, x: str, jt: str | None = None) -> str:
-    """CASE expression over the property's extracted JSON value ``x`` (NULL when absent):
-    a violation struct, or NULL when the value conforms. ``jt`` is the SQL of its json_type()
-    when the caller has it already (default: computed from ``x``)."""
+def _element(column: str, index: int, unpacked: bool) -> str:
+    """The SQL of element ``index`` of a list column, or of its unpacked column ``<column><index>``."""
+    return f"{column}{index}" if unpacked else f"{column}[{index}]"
+
+
+def _valued(event: EventSpec) -> list[PropertySpec]:
+    """The event's properties whose value (not only its type) is checked: enums and timestamps."""
+    return [p for p in event.properties if p.enum or p.type == "timestamp"]
+
+
+def _property_check(event: EventSpec, prop: PropertySpec, x: str | None, jt: str, doc: str) -> str:
+    """CASE expression: a violation struct for the property, or NULL when it conforms.
+
+    ``jt`` is the SQL of the property's json_type() (NULL when absent), ``x`` the SQL of its
+    JSON value (given for enum and timestamp properties, see :func:`_valued`), ``doc`` the SQL of
+    the document: the integral check of an ``integer`` extracts the value from it only for the
+    rare DOUBLE.
+    """
     col = f"properties.{prop.name}"
     prefix = f"event {event.name}: "
     subject = f"{prefix}property {prop.name}"
-    jt = jt or f"json_type({x})"
     accepted = ", ".join(_sql_str(t) for t in _ACCEPTED_JSON_TYPES[prop.type])
     whens = []
     if prop.required:
@@ -708,8 +738,9 @@ def _property_check(event: EventSpec, prop: PropertySpec, x: str, jt: str | None
         whens.append(f"WHEN {jt} IS NULL OR {jt} = 'NULL' THEN NULL")
     whens.append(f"WHEN {jt} NOT IN ({accepted}) THEN {_violation(col, _type_mismatch_reason(subject, jt, prop.type))}")
     if prop.type == "integer":
+        number = f"CAST(json_extract({doc}, {_sql_str(prop.path)}) AS DOUBLE)"
         whens.append(
-            f"WHEN {jt} = 'DOUBLE' AND CAST({x} AS DOUBLE) <> floor(CAST({x} AS DOUBLE)) THEN "
+            f"WHEN {jt} = 'DOUBLE' AND {number} <> floor({number}) THEN "
             f"{_violation(col, _sql_str(subject + ' has type number, expected integer'))}"
         )
     if prop.type == "timestamp":
