@@ -280,7 +280,7 @@ def test_conversions_and_converting_visitors(con: duckdb.DuckDBPyConnection) -> 
 
 def test_revenue_refunds_and_net(con: duckdb.DuckDBPyConnection) -> None:
     rev = df(con, """select * from marts.fct_funnel_revenue
-                     where funnel_id = 'f_seq' and grain = 'month' and dimension = 'total'""").iloc[0]
+                     where funnel_id = 'f_seq' and grain = 'month'""").iloc[0]
     direct = con.execute("""select sum(value_cents) filter (where value_cents > 0) / 100.0,
                                    -sum(value_cents) filter (where value_cents < 0) / 100.0
                             from staging.stg_tracking__events where funnel_id = 'f_seq'
@@ -288,7 +288,7 @@ def test_revenue_refunds_and_net(con: duckdb.DuckDBPyConnection) -> None:
     assert rev.revenue == pytest.approx(direct[0]) and rev.refunds == pytest.approx(direct[1]) == PRICE_CENTS / 100
     assert rev.net_revenue == pytest.approx(direct[0] - direct[1])
     assert rev.refund_rate == pytest.approx(direct[1] / direct[0])
-    by_source = df(con, """select dimension_value, refunds from marts.fct_funnel_revenue
+    by_source = df(con, """select dimension_value, refunds from marts.fct_funnel_revenue_breakdown
                            where funnel_id = 'f_seq' and grain = 'month' and dimension = 'source'""")
     # The refund comes from a server-side session: it keeps the source of the visitor's last visit.
     assert by_source.set_index("dimension_value").refunds.to_dict()["google"] == PRICE_CENTS / 100
@@ -361,5 +361,47 @@ def test_export_queries_fit_the_marts(con: duckdb.DuckDBPyConnection, report: st
     out = con.execute(REPORT_QUERIES[report], params).df()
     assert set(REPORT_COLUMNS[report]) <= set(out.columns)
     assert len(out) > 0
-    if report == "revenue":
-        assert out.period_start.is_unique  # one row per day: the 'total' dimension only
+    assert out.period_start.is_unique if report in ("overview", "revenue") else True  # one row per day
+
+
+def test_revenue_breakdowns_add_up_to_the_totals(con: duckdb.DuckDBPyConnection) -> None:
+    totals = df(con, """select funnel_id, grain, period_start, revenue, refunds from marts.fct_funnel_revenue
+                        order by all""")
+    for dimension in ("source", "step"):
+        summed = df(con, f"""select funnel_id, grain, period_start, sum(revenue) as revenue, sum(refunds) as refunds
+                             from marts.fct_funnel_revenue_breakdown where dimension = '{dimension}'
+                             group by all order by all""")
+        merged = totals.merge(summed, on=["funnel_id", "grain", "period_start"], how="left", suffixes=("", "_by"))
+        np.testing.assert_allclose(merged.revenue, merged.revenue_by.fillna(0))
+        np.testing.assert_allclose(merged.refunds, merged.refunds_by.fillna(0))
+
+
+# ---------------------------------------------------------------------------------------
+# Gates
+# ---------------------------------------------------------------------------------------
+def test_gx_suites_pass_on_every_funnel_mart(con: duckdb.DuckDBPyConnection) -> None:
+    from validation.gx_funnel import FUNNEL_MART_SUITES
+    from validation.gx_suites import run_gx_suite
+
+    failed = {}
+    for model in FUNNEL_MART_SUITES:
+        result = run_gx_suite(con, f"marts.{model}")
+        if not result.success:
+            failed[model] = result.failed_expectations
+    assert failed == {}
+    assert len(FUNNEL_MART_SUITES) >= 15
+
+
+def test_pandera_gates_pass_and_catch_a_broken_frame(con: duckdb.DuckDBPyConnection) -> None:
+    import pandera.errors
+
+    from validation.funnel_schemas import AB_TEST_RESULTS_SCHEMA, FUNNEL_DROPOFFS_SCHEMA, USER_AGENTS_SCHEMA
+
+    for table, schema in (("user_agents", USER_AGENTS_SCHEMA), ("funnel_dropoffs", FUNNEL_DROPOFFS_SCHEMA),
+                          ("ab_test_results", AB_TEST_RESULTS_SCHEMA)):
+        schema.validate(df(con, f"select * from analytics.{table}"), lazy=True)
+    results = df(con, "select * from analytics.ab_test_results")
+    results.loc[results.is_control, "is_winner"] = True  # two winners for the same metric
+    results["srm_flagged"] = True
+    with pytest.raises(pandera.errors.SchemaErrors, match="sample ratio mismatch"):
+        AB_TEST_RESULTS_SCHEMA.validate(results, lazy=True)

@@ -1,8 +1,10 @@
--- Funnel revenue per grain and period, in total and by traffic source and by step
--- (dimension = 'total' | 'source' | 'step'). revenue: conversion values (refunds excluded);
--- refunds: the refunded amount as a positive number, in the period of the refund;
--- net_revenue = revenue - refunds; refund_rate = refunds / revenue. visitors: distinct visitors
--- with a step entry of the funnel (total and by source) or of the step (by step).
+-- Funnel revenue per grain (day, week, month) and period; by source and by step in
+-- fct_funnel_revenue_breakdown.
+--   revenue       conversion values of the funnel (refunds excluded), in the period of the conversion
+--   refunds       refunded amounts as a positive number, in the period of the refund
+--   net_revenue   revenue - refunds;  refund_rate = refunds / revenue
+--   visitors      distinct visitors with a step entry of the funnel in the period
+--   revenue_per_visitor = revenue / visitors;  revenue_per_conversion = revenue / conversions
 with grains as (
     select * from (values ('day'), ('week'), ('month')) as g(grain)
 ),
@@ -12,15 +14,14 @@ money as (
         c.funnel_id,
         g.grain,
         cast(date_trunc(g.grain, c.occurred_at) as date) as period_start,
-        c.traffic_source,
-        coalesce(c.step_id, '(none)') as step_id,
-        c.visitor_key,
-        c.is_refund,
-        c.revenue,
-        c.refund_amount
+        sum(c.revenue) as revenue,
+        sum(c.refund_amount) as refunds,
+        count(*) filter (where not c.is_refund) as conversions,
+        count(*) filter (where c.is_refund) as refund_count
     from {{ ref('int_funnel_conversions') }} c
     cross join grains g
     where c.funnel_id is not null
+    group by all
 ),
 
 traffic as (
@@ -28,54 +29,32 @@ traffic as (
         v.funnel_id,
         g.grain,
         cast(date_trunc(g.grain, v.entered_at) as date) as period_start,
-        v.traffic_source,
-        v.step_id,
-        v.visitor_key
+        count(distinct v.visitor_key) as visitors
     from {{ ref('int_funnel_step_visits') }} v
     cross join grains g
+    group by all
 ),
 
-money_by as (
-    select funnel_id, grain, period_start, 'total' as dimension, '(all)' as dimension_value,
-           sum(revenue) as revenue, sum(refund_amount) as refunds,
-           count(*) filter (where not is_refund) as conversions, count(*) filter (where is_refund) as refund_count
-    from money group by all
-    union all
-    select funnel_id, grain, period_start, 'source', traffic_source,
-           sum(revenue), sum(refund_amount), count(*) filter (where not is_refund), count(*) filter (where is_refund)
-    from money group by all
-    union all
-    select funnel_id, grain, period_start, 'step', step_id,
-           sum(revenue), sum(refund_amount), count(*) filter (where not is_refund), count(*) filter (where is_refund)
-    from money group by all
-),
-
-traffic_by as (
-    select funnel_id, grain, period_start, 'total' as dimension, '(all)' as dimension_value,
-           count(distinct visitor_key) as visitors
-    from traffic group by all
-    union all
-    select funnel_id, grain, period_start, 'source', traffic_source, count(distinct visitor_key)
-    from traffic group by all
-    union all
-    select funnel_id, grain, period_start, 'step', step_id, count(distinct visitor_key)
-    from traffic group by all
+keys as (
+    select funnel_id, grain, period_start from money
+    union
+    select funnel_id, grain, period_start from traffic
 )
 
 select
-    m.funnel_id,
-    m.grain,
-    m.period_start,
-    m.dimension,
-    m.dimension_value,
-    m.revenue,
-    m.refunds,
-    m.revenue - m.refunds as net_revenue,
+    k.funnel_id || ':' || k.grain || ':' || strftime(k.period_start, '%Y-%m-%d') as funnel_period_key,
+    k.funnel_id,
+    k.grain,
+    k.period_start,
+    coalesce(m.revenue, 0) as revenue,
+    coalesce(m.refunds, 0) as refunds,
+    coalesce(m.revenue, 0) - coalesce(m.refunds, 0) as net_revenue,
     m.refunds / nullif(m.revenue, 0) as refund_rate,
-    m.conversions,
-    m.refund_count,
+    coalesce(m.conversions, 0) as conversions,
+    coalesce(m.refund_count, 0) as refund_count,
     coalesce(t.visitors, 0) as visitors,
     m.revenue / nullif(t.visitors, 0) as revenue_per_visitor,
     m.revenue / nullif(m.conversions, 0) as revenue_per_conversion
-from money_by m
-left join traffic_by t using (funnel_id, grain, period_start, dimension, dimension_value)
+from keys k
+left join money m using (funnel_id, grain, period_start)
+left join traffic t using (funnel_id, grain, period_start)
