@@ -11,8 +11,8 @@ import pandera.pandas as pa
 import pytest
 
 from funnellens.contract import LOAD_FILES_COLUMNS, QUARANTINE_COLUMNS, SOURCES, Column
-from funnellens.ingest import ingest_all
-from validation.raw_schemas import NON_NEGATIVE, RAW_SCHEMAS, validate_frame, validate_raw_table
+from funnellens.ingest import ensure_raw_schema, ingest_all
+from validation.raw_schemas import NON_NEGATIVE, RAW_SCHEMAS, gate_columns, validate_frame, validate_raw_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "landing"
 COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -142,10 +142,10 @@ def test_row_rules_and_ranges(con, table: str, change: dict, check: str) -> None
 def scratch(con):
     """An in-memory copy of the fixture warehouse that a test may break."""
     db = duckdb.connect()
-    db.execute("CREATE SCHEMA raw")
+    ensure_raw_schema(db)
     for table in COLUMNS:
         df = con.execute(f"SELECT * FROM raw.{table}").df()  # noqa: F841 - read by the SQL below
-        db.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM df")
+        db.execute(f"INSERT INTO raw.{table} SELECT * FROM df")
     yield db
     db.close()
 
@@ -193,6 +193,21 @@ def test_gate_chunks_keep_row_positions(scratch) -> None:
         result = validate_raw_table(scratch, "revenue_events", chunk_rows=chunk_rows)
         assert result.failure_count == 1
         assert result.failure_cases[0]["line"] == 6  # the chargeback line of the statement
+
+
+def test_gate_checks_declared_column_types(scratch) -> None:
+    scratch.execute("ALTER TABLE raw.conversions ALTER value TYPE VARCHAR")
+    scratch.execute("ALTER TABLE raw.conversions ADD COLUMN surprise INTEGER")
+    result = validate_raw_table(scratch, "conversions")
+    assert not result.passed and result.failures_by_check == {"column_type": 2}
+    assert {"check": "column_type", "column": "value", "expected": "DOUBLE", "found": "VARCHAR"} in result.failure_cases
+
+
+def test_gate_reads_only_checked_columns() -> None:
+    cols = gate_columns("tracking_events")
+    assert {"event_id", "event_type", "occurred_at", "_line", "_file_hash"} <= set(cols)
+    assert not {"url", "user_agent", "referrer", "metadata"} & set(cols)  # type-only: DuckDB guarantees them
+    assert {"user_id", "anonymous_id"} <= set(gate_columns("product_events"))  # read by a frame check
 
 
 def test_unknown_table() -> None:

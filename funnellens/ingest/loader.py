@@ -10,6 +10,7 @@ its ``raw.load_files`` row, all or nothing.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -70,8 +71,16 @@ def ingest_source(
 ) -> IngestReport:
     """Load the new files of one source from ``landing_dir/<folder>/`` into ``raw.<table>``.
 
+    Args:
+        con: a writable DuckDB connection (the raw schema is created if missing).
+        source: a source name of ``funnellens.contract.SOURCES``.
+        landing_dir: the landing zone root.
+        load_id: recorded on every row of this load; default: a new UTC-time-based id.
+        ndjson_batch_bytes: NDJSON files are parsed together up to about this many uncompressed
+            bytes (memory vs. parallel gzip decompression); each file still commits on its own.
+
     Re-running over the same landing zone changes nothing: files already in ``raw.load_files``
-    (same source and SHA-256, whatever their name) are skipped.
+    (same source and SHA-256, whatever their name, loaded or failed) are skipped.
     """
     if source not in SOURCES:
         raise UnknownSourceError(f"unknown source {source!r}; the contract's sources are: {', '.join(SOURCES)}")
@@ -94,7 +103,7 @@ def ingest_source(
         if digest in known:
             earlier, status = known[digest]
             if status is None:
-                why = f"same content as {earlier}, loaded earlier in this run"
+                why = f"same content as {earlier}, read earlier in this run"
             else:
                 what = "loaded" if status == "loaded" else f"recorded as {status}"
                 why = f"already {what}" if earlier == file.rel else f"same content as {earlier}, already {what}"
@@ -149,8 +158,6 @@ class _Pending:
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 

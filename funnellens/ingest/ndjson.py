@@ -35,6 +35,11 @@ STAGE = "__fl_stage"
 QUARANTINE = "__fl_q"
 TIMESTAMP_HINT = "expected ISO 8601 such as 2026-03-01T18:00:00Z, or a Unix epoch in seconds or milliseconds"
 KEY_SAMPLE_LINES = 2000
+IGNORED_KEYS: dict[str, tuple[str, ...]] = {
+    "product_events": ("type", "receivedAt", "originalTimestamp", "integrations", "version", "channel",
+                       "writeKey", "traits", "_metadata"),
+}
+"""Known top-level keys that map to no raw column (Segment's message envelope): not reported."""
 """Lines of each file whose JSON keys are sampled to find key spellings and unknown keys."""
 
 _READ_OPTS = (
@@ -176,12 +181,14 @@ def resolve_keys(source: Source, sampled: dict[int, list[str]]) -> tuple[dict[st
         for k in keys:
             by_norm.setdefault(normalize_key(k), col)
             by_norm.setdefault(normalize_header(k), col)
+    ignored = {normalize_key(k) for k in IGNORED_KEYS.get(source.name, ())}
     unknown: dict[int, list[str]] = {}
     for idx, keys in sampled.items():
         for key in keys:  # "TimeStamp" matches case-insensitively, "eventId" by its camelCase words
             col = by_norm.get(normalize_header(key)) or by_norm.get(normalize_key(key))
             if col is None:
-                unknown.setdefault(idx, []).append(key)
+                if normalize_key(key) not in ignored:
+                    unknown.setdefault(idx, []).append(key)
             elif key not in variants[col]:
                 variants[col].append(key)
     for col in variants:  # exact duplicates only; spellings that differ by case all stay
