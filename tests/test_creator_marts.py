@@ -152,11 +152,14 @@ def test_marts_hold_the_analytics_rows(analysed) -> None:
         subs = con.execute("select count(*) from staging.stg_fan_platform__subscribers").fetchone()[0]
         pilot = con.execute("select count(*) from marts.fct_pilot_validation").fetchone()[0]
         recs = con.execute("select count(*) from marts.fct_recommendations").fetchone()[0]
+        no_data = con.execute("select count(*), count(dominant_content_type), min(dominant_confidence) "
+                              "from marts.fct_fan_attribution where method = 'no_data'").fetchone()
         credits = con.execute("select content_type_credits from marts.fct_fan_attribution "
                               "where method = 'weighted_window' limit 1").fetchone()[0]
     assert perf == len(data["scored"]) and pilot == len(data["pilot"]) and recs == len(data["recs"])
     assert sum(n for _, n in fans) == subs
-    assert {m for m, _ in fans} <= {"referral_link", "weighted_window", "no_data"}
+    assert {m for m, _ in fans} == {"referral_link", "weighted_window", "no_data"}
+    assert no_data[0] >= 1 and no_data[1] == 0 and no_data[2] == "none"  # said as such, counted
     assert sum(pd.read_json(pd.io.common.StringIO(f"[{credits}]")).iloc[0]) == pytest.approx(1.0)
 
 

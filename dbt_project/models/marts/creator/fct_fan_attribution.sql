@@ -11,7 +11,7 @@ per_subscription as (
         subscription_id,
         any_value(method) as method,
         count(*) as credited_types,
-        arg_max(content_type, credit) as dominant_content_type,
+        first(content_type order by credit desc, content_type) as dominant_content_type,
         max(credit) as dominant_credit,
         to_json(map(list(content_type order by content_type), list(credit order by content_type)))
             as content_type_credits
