@@ -365,3 +365,54 @@ def test_offline_conversion_export_writes_payloads_and_sends_nothing(materialize
     events = [e.materialization for e in materialized.results[0].get_asset_materialization_events()
               if e.asset_key.to_user_string() == "exports/offline_conversions"]
     assert "sending disabled" in events[0].metadata["sending"].value
+
+
+# ---------------------------------------------------------------------------------------
+# Acceptance on the demo journeys (issue 4): the planted channel order is recovered
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The demo generator's journeys (default seed, scale 1: 20,000 users), ingested and built."""
+    from funnellens.demo.generator import generate_landing_zone
+    from funnellens.ingest import ensure_raw_schema, ingest_source
+
+    work = tmp_path_factory.mktemp("attribution_demo")
+    landing = work / "landing"
+    generate_landing_zone(landing, only=["touchpoints", "conversions"], plant_bad_input=False)
+    truth = json.loads((landing / "_demo" / "planted_truth.json").read_text())["attribution"]
+    path = work / "warehouse.duckdb"
+    create_raw_warehouse(path, {})
+    with duckdb.connect(str(path)) as c:
+        ensure_raw_schema(c)
+        for source in ("touchpoints", "conversions"):
+            ingest_source(c, source, landing, load_id="demo")
+    # `run`, not `build`: the dbt tests of these models run on the fixture warehouse above.
+    run = run_dbt(["run", "--select", "+path:dbt_project/models/intermediate/attribution"], warehouse=path,
+                  work_dir=work)
+    assert run.success, {k: run.messages.get(k) for k, v in run.statuses.items() if v != "success"}
+    return path, truth
+
+
+@pytest.mark.scale  # ~1 min on the shared 2-core host: dbt over the demo's 27k touchpoints
+def test_demo_planted_channel_order_is_recovered_by_markov_and_shapley(demo_warehouse) -> None:
+    from orchestration.defs.attribution import AttributionConfig, Window, compute_credit
+
+    path, truth = demo_warehouse
+    with duckdb.connect(str(path)) as c:
+        credit, notes = compute_credit(c, ["channel"], AttributionConfig(n_resamples=20), Window(None, None), "t")
+        coverage = c.execute("select count(*), count(*) filter (where has_journey) "
+                             "from intermediate.int_attribution_conversion_coverage").fetchall()[0]
+    assert coverage == (truth["converting_users"], truth["converting_users"])
+    assert credit["total_conversions"].iloc[0] == truth["converting_users"]
+    assert credit["journeys"].iloc[0] == truth["users"]
+    assert credit["total_value"].iloc[0] == pytest.approx(truth["conversion_value"], abs=0.01)
+    for model, frame in credit.groupby("model"):
+        assert frame["conversions"].sum() == pytest.approx(truth["converting_users"], rel=1e-12), model
+        assert frame["value"].sum() == pytest.approx(frame["total_value"].iloc[0], rel=1e-12), model
+        if model in ("markov", "shapley"):
+            order = list(frame.sort_values("conversions", ascending=False)["channel"])
+            assert order == truth["planted_order"], model
+    # Shapley's negative credits (channels below the base rate) are kept and reported.
+    negative = set(credit.loc[(credit["model"] == "shapley") & credit["negative_credit"], "channel"])
+    assert negative and all(ch in truth["planted_order"][-3:] for ch in negative)
+    assert any("shapley" in note for note in notes)
