@@ -785,7 +785,9 @@ def register_duckdb_scrubbers(
     - ``fl_pii_flags(s VARCHAR) -> VARCHAR[]`` = :func:`scrub_text` (flags);
       ``fl_scrub_text_struct(s) -> STRUCT(value VARCHAR, flags VARCHAR[])`` gives both in one pass;
     - ``fl_scrub_json(j JSON) -> JSON`` = :func:`scrub_json`; ``fl_scrub_json_struct(j)`` returns
-      ``STRUCT(json VARCHAR, flags VARCHAR[])`` when the flags are wanted too (one pass);
+      ``STRUCT(json VARCHAR, flags VARCHAR[])`` when the flags are wanted too (one pass). The
+      input must be valid JSON (a JSON column always is): VARCHAR that is not JSON raises a
+      conversion error rather than being dropped;
     - ``fl_luhn_valid(s)``, ``fl_has_card(s)``, ``fl_hash_person_id(id, tenant, salt)``.
 
     ``text_engine='arrow'`` makes ``fl_scrub_text`` a vectorised Arrow UDF instead of the pure-SQL
