@@ -405,3 +405,20 @@ def test_pandera_gates_pass_and_catch_a_broken_frame(con: duckdb.DuckDBPyConnect
     results["srm_flagged"] = True
     with pytest.raises(pandera.errors.SchemaErrors, match="sample ratio mismatch"):
         AB_TEST_RESULTS_SCHEMA.validate(results, lazy=True)
+
+
+def test_every_funnel_model_and_column_is_documented(con: duckdb.DuckDBPyConnection) -> None:
+    import yaml
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "dbt_project" / "models"
+    for layer, schema in (("intermediate", "intermediate"), ("marts", "marts")):
+        folder = root / layer / "funnel"
+        documented = {}
+        for yml in folder.glob("_*.yml"):
+            for model in (yaml.safe_load(yml.read_text()) or {}).get("models", []):
+                documented[model["name"]] = [c["name"] for c in model.get("columns", [])]
+        models = {p.stem for p in folder.glob("*.sql")}
+        assert set(documented) == models, layer
+        for model, columns in documented.items():
+            actual = [r[0] for r in con.execute(f"describe {schema}.{model}").fetchall()]
+            assert sorted(actual) == sorted(columns), model
