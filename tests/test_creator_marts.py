@@ -160,6 +160,11 @@ def test_marts_hold_the_analytics_rows(analysed) -> None:
     assert sum(n for _, n in fans) == subs
     assert {m for m, _ in fans} == {"referral_link", "weighted_window", "no_data"}
     assert no_data[0] >= 1 and no_data[1] == 0 and no_data[2] == "none"  # said as such, counted
+    with duckdb.connect(str(path), read_only=True) as con:
+        windows = con.execute("select * from marts.fct_creator_windows").df()
+    counted = windows.link_subscribers + windows.weighted_subscribers + windows.no_data_subscribers
+    assert (counted == windows.subscribers).all()
+    assert set(windows.loc[windows.confounder_count > 0, "creator_id"]) == {"c1"}
     assert sum(pd.read_json(pd.io.common.StringIO(f"[{credits}]")).iloc[0]) == pytest.approx(1.0)
 
 
