@@ -628,3 +628,60 @@ def test_throughput_of_the_sql_and_arrow_text_scrubbers(capsys) -> None:
     with capsys.disabled():
         print(f"\n{n} strings: " + ", ".join(f"{k} {v:.2f} s" for k, v in figures.items()))
     assert set(figures) == {"sql", "arrow", "copy"}
+
+
+# ---------------------------------------------------------------------------------------
+# On the demo app's product events (planted PII and taxonomy violations, funnellens.demo)
+# ---------------------------------------------------------------------------------------
+
+
+def test_demo_product_events_scrub_clean_and_conform(tmp_path: Path) -> None:
+    from funnellens.demo.generator import generate_landing_zone
+    from funnellens.taxonomy import load_taxonomy
+
+    generate_landing_zone(tmp_path, seed=7, scale=0.3, only=["product_events"], plant_bad_input=True)
+    truth = json.loads((tmp_path / "_demo" / "planted_truth.json").read_text())
+    connection = duckdb.connect()
+    try:
+        register_duckdb_scrubbers(connection)
+        connection.execute("CREATE SCHEMA staging")
+        # Raw-like table: one row per valid JSON line (the raw ingest quarantines the others).
+        connection.execute(f"""
+            CREATE TABLE staging.unscrubbed AS
+            WITH lines AS (
+                SELECT line FROM read_csv('{tmp_path}/product_events/*.ndjson*', columns = {{'line': 'VARCHAR'}},
+                                          header = false, delim = chr(0), quote = '', escape = '')
+                WHERE json_valid(line)
+            )
+            SELECT coalesce(line ->> '$.messageId', line ->> '$.event_id') AS event_id,
+                   coalesce(line ->> '$.event', line ->> '$.event_name') AS event_name,
+                   json_extract(line, '$.properties') AS properties, json_extract(line, '$.context') AS context
+            FROM lines
+        """)
+        taxonomy = load_taxonomy()
+        violating = {r[0] for r in connection.execute(
+            f"SELECT DISTINCT event_id FROM ({taxonomy.validation_sql('staging.unscrubbed', id_columns=('event_id',))}) "
+            "WHERE event_name IS NOT NULL").fetchall()}
+        assert violating == {v["event_id"] for v in truth["taxonomy_violations"]}
+
+        planted = {kind: v["count"] for kind, v in truth["product_events"]["pii"].items()}
+        bypassed = pii_scan(connection).counts_by_kind()  # scrubbing bypassed: the planted PII is found
+        assert {k: bypassed[k] for k in ("email", "phone", "card", "ssn")} == {
+            k: planted.get(k, 0) for k in ("email", "phone", "card", "ssn")}
+
+        connection.execute("""
+            CREATE TABLE staging.scrubbed AS
+            SELECT event_id, event_name, fl_scrub_json(properties) AS properties, fl_scrub_json(context) AS context,
+                   struct_extract(fl_scrub_json_struct(properties), 'flags') AS flags
+            FROM staging.unscrubbed
+        """)
+        connection.execute("DROP TABLE staging.unscrubbed")
+        report = pii_scan(connection)
+        assert report.ok, report.summary()
+        secrets = connection.execute("SELECT count(*) FROM staging.scrubbed WHERE list_contains(flags, 'secret')").fetchone()[0]
+        assert secrets == planted.get("password", 0) + planted.get("secret", 0)
+        truncated = connection.execute(
+            "SELECT count(*) FROM staging.scrubbed WHERE list_contains(flags, 'truncated')").fetchone()[0]
+        assert truncated >= 1 and truncated == truth["product_events"]["long_text_over_5000_chars"]["count"]
+    finally:
+        connection.close()
