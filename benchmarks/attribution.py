@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -122,15 +123,92 @@ def channel_attribution_markov(paths: pd.DataFrame) -> pd.DataFrame | None:
     return result.rename(columns={"channel_name": "channel", "total_conversions": "conversions"})
 
 
-def staging_to_fct_channel_credit(n_journeys: int) -> float | None:
-    """HOOK for the integrator: time staging -> ``marts.fct_channel_credit`` on ``n_journeys``.
+def staging_journeys(n_journeys: int, channels: Sequence[str], seed: int = 0,
+                     max_touches: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Touch rows and conversions of ``n_journeys`` one-journey users, shaped like staging.
 
-    Expected: write ``n_journeys`` journeys over 12 channels into a scratch warehouse's staging
-    touchpoints/conversions, materialise the paths model, the credit assets (every model with
-    bootstrap intervals) and ``fct_channel_credit``, and return the wall time in seconds.
-    Returns None until the pipeline exists, and the table says so.
+    The same planted model as :func:`generate_paths` (vectorised): a journey's touches are an
+    hour apart, a converting journey converts an hour after its last touch.
     """
-    return None
+    rng = np.random.default_rng(seed)
+    popularity = rng.dirichlet(np.full(len(channels), 3.0))
+    lift = planted_effects(channels).to_numpy()
+    lengths = np.minimum(rng.geometric(0.45, n_journeys), max_touches)
+    journey = np.repeat(np.arange(n_journeys), lengths)
+    position = np.arange(journey.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    channel = rng.choice(len(channels), size=journey.size, p=popularity)
+    present = np.zeros((n_journeys, len(channels)), dtype=bool)
+    present[journey, channel] = True
+    converted = rng.random(n_journeys) < 1.0 / (1.0 + np.exp(3.0 - present @ lift))
+    start = np.datetime64("2026-01-01T00:00:00") + rng.integers(0, 60 * 24 * 3600, n_journeys).astype("m8[s]")
+    user = pd.Series(np.arange(n_journeys)).map("u{:08d}".format).to_numpy()
+    names = np.asarray(channels, dtype=object)
+    touches = pd.DataFrame({
+        "touchpoint_id": pd.Series(np.arange(journey.size)).map("t{:09d}".format).to_numpy(),
+        "user_key": user[journey],
+        "touched_at": start[journey] + (position * 3600).astype("m8[s]"),
+        "channel": names[channel], "campaign": names[channel] + "_campaign", "source": names[channel],
+        "medium": "(none)", "utm_source": None, "utm_medium": None, "platform": None, "cost": np.nan,
+    })
+    conv = np.flatnonzero(converted)
+    conversions = pd.DataFrame({
+        "conversion_id": pd.Series(conv).map("c{:08d}".format).to_numpy(), "user_key": user[conv],
+        "converted_at": start[conv] + (lengths[conv] * 3600).astype("m8[s]"),
+        "conversion_type": "purchase", "value": np.round(rng.gamma(2.0, 30.0, conv.size), 2), "currency": "USD",
+    })
+    return touches, conversions
+
+
+def _dbt(args: Sequence[str], warehouse: Path, work: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "FUNNELLENS_WAREHOUSE": str(warehouse), "DBT_TARGET": "dev", "DO_NOT_TRACK": "1"}
+    dbt = Path(sys.executable).parent / "dbt"
+    subprocess.run([str(dbt), *args, "--project-dir", str(root), "--profiles-dir", str(root / "profiles"),
+                    "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet"],
+                   env=env, check=True)
+
+
+def staging_to_fct_channel_credit(n_journeys: int, n_resamples: int = 200) -> float | None:
+    """Wall time of staging -> ``marts.fct_channel_credit`` on ``n_journeys`` journeys (12 channels).
+
+    Writes the journeys into a scratch warehouse's staging touchpoints/conversions, then times:
+    dbt (journeys, paths), every credit model with ``n_resamples`` bootstrap resamples for the
+    channel dimension plus per-conversion credit (the ``attribution_models`` asset's functions),
+    the analytics writes, and dbt ``fct_channel_credit``.
+    """
+    import tempfile
+
+    import duckdb
+
+    from orchestration.defs.attribution import (
+        AttributionConfig,
+        Window,
+        compute_conversion_credit,
+        compute_credit,
+        replace_period,
+    )
+
+    touches, conversions = staging_journeys(n_journeys, CHANNELS_12)
+    with tempfile.TemporaryDirectory(prefix="funnellens-bench-") as tmp:
+        work = Path(tmp)
+        warehouse = work / "warehouse.duckdb"
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("create schema staging")
+            con.execute("create table staging.stg_marketing__touchpoints as select * from touches")
+            con.execute("create table staging.stg_marketing__conversions as select * from conversions")
+        start = time.perf_counter()
+        _dbt(["run", "--select", "int_attribution_journey_touches", "int_attribution_journeys"], warehouse, work)
+        config = AttributionConfig(dimensions=["channel"], n_resamples=n_resamples)
+        with duckdb.connect(str(warehouse)) as con:
+            credit, _ = compute_credit(con, ["channel"], config, Window(None, None), "benchmark")
+            per_conversion = compute_conversion_credit(con, config, Window(None, None), "benchmark")
+            replace_period(con, "channel_credit", credit, "all")
+            replace_period(con, "conversion_credit", per_conversion, "all")
+        _dbt(["run", "--select", "fct_channel_credit"], warehouse, work)
+        return time.perf_counter() - start
 
 
 def main(argv: Sequence[str] | None = None) -> None:
