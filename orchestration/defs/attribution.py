@@ -538,6 +538,10 @@ def offline_conversions(
         "dagster/row_count": payloads.meta_events})
 
 
+# One instance, so that merging these definitions twice never conflicts on the resource key.
+OFFLINE_CONVERSION_SENDER = OfflineConversionSender()
+
+
 def attribution_definitions() -> dg.Definitions:
     project = dbt_project()
     translator = FunnelLensDbtTranslator()
@@ -572,5 +576,5 @@ def attribution_definitions() -> dg.Definitions:
                       *(_gx_mart_check(m) for m in ATTRIBUTION_MART_SUITES)],
         jobs=[analysis_job],
         # The `dbt` resource comes from staging_definitions() (a second one would conflict on merge).
-        resources={"offline_conversion_sender": OfflineConversionSender()},
+        resources={"offline_conversion_sender": OFFLINE_CONVERSION_SENDER},
     )
