@@ -13,7 +13,6 @@ pure work of each Python asset is a function here (``build_*``) that tests call 
 connection; the asset wraps it with a connection and metadata.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 import duckdb
