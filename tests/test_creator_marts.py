@@ -183,3 +183,21 @@ def test_gx_suites_list_the_documented_mart_columns_and_pass(analysed) -> None:
             assert actual == list(spec.columns), spec.model
             result = run_gx_suite(con, f"marts.{spec.model}")
             assert result.success, (spec.model, result.failed_expectations)
+
+
+def test_read_placebo_windows_from_the_demo_truth_and_csv(tmp_path: Path) -> None:
+    import json
+
+    from orchestration.defs.creator import read_placebo_windows
+
+    truth = tmp_path / "planted_truth.json"
+    truth.write_text(json.dumps({"quiet_windows": [
+        {"creator_id": "c1", "starts_at": "2026-03-01T23:00:00Z", "ends_at": "2026-03-08T23:00:00Z"}]}))
+    quiet = read_placebo_windows(truth)
+    assert quiet.to_dict("records") == [{"creator_id": "c1", "window_start": pd.Timestamp("2026-03-01 23:00"),
+                                         "window_end": pd.Timestamp("2026-03-08 23:00")}]
+    csv = tmp_path / "quiet.csv"
+    csv.write_text("creator_id,window_start\nc1,2026-03-01\n")
+    with pytest.raises(ValueError, match="window_end"):
+        read_placebo_windows(csv)
+    assert read_placebo_windows(tmp_path / "missing.json").empty

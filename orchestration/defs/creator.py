@@ -12,6 +12,7 @@ Each Python asset is thin: read a table, call a pure function, write a table, re
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -73,16 +74,28 @@ def score_content_type_windows(
 
 
 def read_placebo_windows(path: Path) -> pd.DataFrame:
-    """Known quiet windows (``creator_id, window_start, window_end``, UTC) from a CSV; empty if absent."""
+    """Known quiet windows (``creator_id, window_start, window_end``, UTC); empty when ``path`` is absent.
+
+    ``path`` is a CSV with those columns, or the demo's ``planted_truth.json`` whose
+    ``quiet_windows`` list holds ``creator_id, starts_at, ends_at``.
+    """
+    empty = pd.DataFrame({"creator_id": pd.Series(dtype="string"),
+                          "window_start": pd.Series(dtype="datetime64[us]"),
+                          "window_end": pd.Series(dtype="datetime64[us]")})
     if not path.is_file():
-        return pd.DataFrame({"creator_id": pd.Series(dtype="string"),
-                             "window_start": pd.Series(dtype="datetime64[us]"),
-                             "window_end": pd.Series(dtype="datetime64[us]")})
-    frame = pd.read_csv(path)
+        return empty
+    if path.suffix == ".json":
+        quiet = json.loads(path.read_text(encoding="utf-8")).get("quiet_windows") or []
+        if not quiet:
+            return empty
+        frame = pd.DataFrame(quiet).rename(columns={"starts_at": "window_start", "ends_at": "window_end"})
+    else:
+        frame = pd.read_csv(path)
     missing = {"creator_id", "window_start", "window_end"} - set(frame.columns)
     if missing:
-        raise ValueError(f"{path}: placebo windows need the columns creator_id, window_start, window_end; "
-                         f"missing {sorted(missing)}")
+        raise ValueError(f"{path}: placebo windows need creator_id, window_start and window_end "
+                         f"(or starts_at/ends_at in a JSON quiet_windows list); missing {sorted(missing)}")
+    frame = frame.loc[:, ["creator_id", "window_start", "window_end"]].copy()
     for col in ("window_start", "window_end"):
         frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_localize(None)
     return frame
@@ -196,7 +209,7 @@ def creator_definitions() -> dg.Definitions:
                     dg.AssetKey(["intermediate", "int_subscription_links"])],
               description="Pilot validation: calibration backtest, placebo, lag sensitivity (funnellens.pilot).")
     def pilot_validation(warehouse: DuckDBWarehouse, landing: LandingZone) -> dg.MaterializeResult:
-        quiet_path = Path(os.environ.get(PLACEBO_ENV) or landing.root / "_demo" / "placebo_windows.csv")
+        quiet_path = Path(os.environ.get(PLACEBO_ENV) or landing.root / "_demo" / "planted_truth.json")
         with warehouse.connect() as con:
             link_fans = con.execute(LINK_FANS_SQL, [_lag_hours()]).df()
             lag_credits = con.execute(LAG_CREDITS_SQL).df()
