@@ -37,18 +37,23 @@ START_DAY = "2026-01-01"
 # ---------------------------------------------------------------------------------------------
 
 
-def write_events(out_dir: Path, n_events: int, days: int, seed: int) -> None:
-    """Write ``n_events`` tracking events as ``out_dir/<day>.ndjson.gz`` (set-based in DuckDB)."""
+def write_events(landing: Path, n_events: int, days: int, seed: int) -> str:
+    """Write ``n_events`` tracking events as ``landing/tracking/<day>.ndjson.gz``; returns the generator used.
+
+    The demo generator's ``write_tracking_events`` when it exists (realistic sessions and funnels),
+    else a set-based DuckDB generator of the same SPEC-FUN-004 fields.
+    """
     try:
-        from funnellens.demo import write_tracking_events  # type: ignore[attr-defined]
+        from funnellens.demo import write_tracking_events
     except ImportError:
         write_tracking_events = None
     if write_tracking_events is not None:
-        write_tracking_events(out_dir, n_events, seed)
-        return
+        write_tracking_events(landing, n_events, seed, days=days)
+        return "funnellens.demo.write_tracking_events"
 
     import duckdb
 
+    out_dir = landing / "tracking"
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute(f"""
@@ -103,6 +108,7 @@ def write_events(out_dir: Path, n_events: int, days: int, seed: int) -> None:
             f"TO '{target}' (FORMAT json, COMPRESSION gzip)"
         )
     con.close()
+    return "benchmarks/ingest.py (built-in)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,13 +116,21 @@ def write_events(out_dir: Path, n_events: int, days: int, seed: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def tracking_files(landing: Path) -> list[Path]:
+    """The files the ingest reads for tracking_events (the floor reads exactly the same)."""
+    from funnellens.contract import SOURCES
+    from funnellens.ingest.landing import discover_files
+
+    return [f.path for f in discover_files(SOURCES["tracking_events"], landing)]
+
+
 def step_floor(db: Path, landing: Path, threads: int) -> None:
     import duckdb
 
     con = duckdb.connect(str(db))
     con.execute(f"SET threads = {threads}")
-    files = str(landing / "tracking" / "*.ndjson.gz")
-    con.execute(f"CREATE TABLE t AS SELECT * FROM read_json('{files}', format='newline_delimited')")
+    files = "[" + ", ".join(f"'{p}'" for p in tracking_files(landing)) + "]"
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({files}, format='newline_delimited')")
     con.close()
 
 
@@ -181,11 +195,13 @@ def bench(n_events: int, days: int, seed: int, threads: int, workdir: Path, skip
     if not marker.exists():
         shutil.rmtree(landing, ignore_errors=True)
         t0 = time.perf_counter()
-        write_events(landing / "tracking", n_events, days, seed)
-        marker.write_text("ok")
-        print(f"  generated {n_events:,} events in {time.perf_counter() - t0:.1f}s", flush=True)
-    size = sum(p.stat().st_size for p in (landing / "tracking").glob("*.ndjson.gz"))
-    result: dict = {"events": n_events, "files": days, "gzip_mb": size / 2**20, "threads": threads}
+        generator = write_events(landing, n_events, days, seed)
+        marker.write_text(generator)
+        print(f"  generated {n_events:,} events with {generator} in {time.perf_counter() - t0:.1f}s", flush=True)
+    files = tracking_files(landing)
+    size = sum(p.stat().st_size for p in files)
+    result: dict = {"events": n_events, "files": len(files), "file_mb": size / 2**20, "threads": threads,
+                    "generator": marker.read_text()}
 
     for db in workdir.glob("bench_*.duckdb*"):
         db.unlink()
@@ -208,8 +224,8 @@ def bench(n_events: int, days: int, seed: int, threads: int, workdir: Path, skip
 
 
 def print_result(r: dict) -> None:
-    print(f"\n{r['events']:,} events in {r['files']} daily .ndjson.gz files ({r['gzip_mb']:.0f} MiB), "
-          f"DuckDB threads={r['threads']}")
+    print(f"\n{r['events']:,} events in {r['files']} daily NDJSON files ({r['file_mb']:.0f} MiB on disk, "
+          f"from {r['generator']}), DuckDB threads={r['threads']}")
     rows = [("(a) floor: read_json -> table", r["floor"]),
             ("(b) ingest_source -> raw", r["ingest"])]
     if "staging" in r:
@@ -229,7 +245,7 @@ def print_result(r: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, action="append", help="events to generate (repeatable)")
-    parser.add_argument("--days", type=int, default=30, help="daily files (default 30)")
+    parser.add_argument("--days", type=int, default=30, help="days, one file each (default 30)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
     parser.add_argument("--workdir", type=Path, help="keep data here (default: a temporary folder)")

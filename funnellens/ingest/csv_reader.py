@@ -35,15 +35,16 @@ class CsvRecords:
     """The records of a CSV file, as strings, with their physical line numbers."""
 
     header: list[str]
-    data: pd.DataFrame
-    """one ``str`` column per header position (named by the header text, made unique); NA = empty"""
+    data: dict[str, np.ndarray]
+    """one object array of strings (None past a short record's end) per header column, by header
+    text (a repeated header gets a ``__<n>`` suffix)"""
     line: np.ndarray
     """1-based physical line where each record starts"""
-    raw_text: pd.Series
+    raw_text: np.ndarray
     """each record's text as read (truncated to RAW_TEXT_LIMIT)"""
-    extra_fields: pd.Series
+    extra_fields: np.ndarray
     """True where a record has non-empty fields beyond the header's columns"""
-    n_fields: pd.Series
+    n_fields: np.ndarray
     """number of fields in each record"""
     encoding: str
     delimiter: str
@@ -128,44 +129,39 @@ def read_csv_records(path: Path, rel: str, data: bytes | None = None) -> CsvReco
 
     header = [h.replace("\ufeff", "").strip() for h in records[0]]
     body = records[1:]
-    width = max(len(header), max(map(len, body), default=0))
-    columns = list(itertools.zip_longest(*body, fillvalue=None)) if body else [() for _ in range(width)]
-    while len(columns) < width:
-        columns.append((None,) * len(body))
+    n = len(body)
+    n_fields = np.fromiter(map(len, body), dtype=np.int64, count=n)
+    width = max(len(header), int(n_fields.max()) if n else 0)
     names = _unique_names(header, width)
-    frame = pd.DataFrame({name: pd.Series(col, dtype="str") for name, col in zip(names, columns, strict=True)})
-    frame = frame.apply(lambda c: c.mask(c.fillna("").str.strip() == ""))
+    columns = [np.array(col, dtype=object) for col in itertools.zip_longest(*body, fillvalue=None)] if n else \
+        [np.empty(0, dtype=object) for _ in names]
 
-    n_fields = pd.Series(np.fromiter(map(len, body), dtype=np.int64, count=len(body)))
-    newlines = (
-        sum((frame[c].str.count("\n").fillna(0).astype("int64") for c in frame.columns),
-            start=pd.Series(0, index=frame.index, dtype="int64"))
-        if len(frame) else pd.Series(dtype="int64")
-    )
-    header_lines = 1 + sum(h.count("\n") for h in records[0])
-    first_data_line = header_line_no + header_lines
-    start = first_data_line + np.arange(len(body), dtype=np.int64) + (newlines.cumsum() - newlines).to_numpy()
+    first_data_line = header_line_no + 1 + sum(h.count("\n") for h in records[0])
+    body_lines = lines[first_data_line - 1:]
+    if len(body_lines) == n:  # no record spans several lines: record i is on line first + i
+        start = first_data_line + np.arange(n, dtype=np.int64)
+        raw_text = np.asarray(body_lines, dtype=object)
+    else:  # quoted multi-line fields: count the line breaks inside each record's fields
+        newlines = np.zeros(n, dtype=np.int64)
+        for col in columns:
+            newlines += pd.Series(col, dtype=object).str.count("\n").fillna(0).to_numpy(dtype=np.int64)
+        start = first_data_line + np.arange(n, dtype=np.int64) + np.cumsum(newlines) - newlines
+        raw_text = np.asarray(lines, dtype=object)[start - 1]
+        multi = np.flatnonzero(newlines > 0)
+        raw_text[multi] = ["\n".join(lines[s - 1 : s + k]) for s, k in zip(start[multi], newlines[multi], strict=True)]
+    if n and max(map(len, raw_text)) > RAW_TEXT_LIMIT:
+        raw_text = pd.Series(raw_text, dtype=object).str.slice(0, RAW_TEXT_LIMIT).to_numpy()
 
-    line_arr = np.asarray(lines, dtype=object)
-    raw_text = pd.Series(line_arr[start - 1] if len(body) else [], dtype="str")
-    multi = np.flatnonzero(newlines.to_numpy() > 0)
-    if multi.size:  # quoted multi-line fields are rare: join their lines
-        raw_text.iloc[multi] = ["\n".join(lines[s - 1 : s + n]) for s, n in
-                                zip(start[multi], newlines.to_numpy()[multi], strict=True)]
-    raw_text = raw_text.str.slice(0, RAW_TEXT_LIMIT)
-
-    extra = frame.iloc[:, len(header):].notna().any(axis=1) if width > len(header) else \
-        pd.Series(False, index=frame.index)
-    keep = (n_fields > 0).to_numpy() & frame.notna().any(axis=1).to_numpy()  # blank lines are not records
-    frame = frame.iloc[:, : len(header)]
-    sel = np.flatnonzero(keep)
-    return CsvRecords(
+    filled = [(col != "") & (col != None) for col in columns]  # noqa: E711 - elementwise on object arrays
+    extra = np.logical_or.reduce(filled[len(header):]) if width > len(header) else np.zeros(n, dtype=bool)
+    keep = np.flatnonzero(np.logical_or.reduce(filled)) if n else np.empty(0, dtype=np.int64)
+    return CsvRecords(  # blank lines (and ",,,") are not records
         header=header,
-        data=frame.iloc[sel].reset_index(drop=True),
-        line=start[sel],
-        raw_text=raw_text.iloc[sel].reset_index(drop=True),
-        extra_fields=extra.iloc[sel].reset_index(drop=True),
-        n_fields=n_fields.iloc[sel].reset_index(drop=True),
+        data={name: col[keep] for name, col in zip(names[: len(header)], columns, strict=False)},
+        line=start[keep],
+        raw_text=raw_text[keep],
+        extra_fields=extra[keep],
+        n_fields=n_fields[keep],
         encoding=encoding,
         delimiter=delimiter,
     )

@@ -1,14 +1,22 @@
 """Parsers of the CSV sources: header mapping, export variants and the per-source value rules.
 
-Each parser turns one file's :class:`~funnellens.ingest.csv_reader.CsvRecords` into a
-:class:`~funnellens.ingest.rows.ParsedFile`; everything is vectorised over the rows.
+Two steps, so that a source with thousands of small exports (daily post snapshots) costs one
+vectorised pass, not thousands:
+
+1. :func:`map_csv`, per file: map the header to contract columns (or reject the file), and attach
+   what the file's name, folder and export variant say (creator, snapshot time, platform, ...) as
+   columns. No value is parsed here.
+2. :func:`finish_csv`, once over the mapped rows of all files of a source: type and check every
+   value and apply the source's rules, vectorised.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from funnellens.contract import SOURCES, Column, Source
@@ -23,7 +31,6 @@ from funnellens.ingest.landing import (
     snapshot_from_filename,
 )
 from funnellens.ingest.rows import (
-    ParsedFile,
     RowChecks,
     check_non_negative,
     check_order,
@@ -32,13 +39,7 @@ from funnellens.ingest.rows import (
     split_rows,
     type_columns,
 )
-from funnellens.ingest.values import (
-    clean_text,
-    currency_from_symbols,
-    link_codes,
-    parse_timestamps,
-    revenue_types,
-)
+from funnellens.ingest.values import clean_text, currency_from_symbols, link_codes, revenue_types
 
 DERIVED_IDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "touchpoints": ("touchpoint_id", ("user_id", "touched_at", "channel", "campaign")),
@@ -61,6 +62,8 @@ SOCIAL_MARKERS = {
 }
 VARIANT_PLATFORM = {"tiktok_studio": "tiktok", "meta_business_suite": "instagram"}
 COUNT_COLUMNS = ("views", "reach", "likes", "comments", "shares", "saves", "follows", "clicks")
+PATH_CREATOR_SOURCES = ("social_posts", "subscribers", "revenue")
+"""Sources whose creator may come from the folder or the file name instead of a column."""
 
 
 def derived_id_sql(source_name: str, alias: str = "") -> str | None:
@@ -68,7 +71,7 @@ def derived_id_sql(source_name: str, alias: str = "") -> str | None:
 
     A NULL part is the empty string; a timestamp is written ``%Y-%m-%dT%H:%M:%S.%f`` (UTC, six
     fraction digits), a JSON value as its minified text. Example for touchpoints:
-    ``md5(user_id|touched_at|channel|campaign)``.
+    ``md5('u1|2026-03-01T10:00:00.000000|paid_social|spring')``.
     """
     if source_name not in DERIVED_IDS:
         return None
@@ -77,9 +80,8 @@ def derived_id_sql(source_name: str, alias: str = "") -> str | None:
     prefix = f"{alias}." if alias else ""
     exprs = []
     for name in parts:
-        col = source.column(name)
         ref = f'{prefix}"{name}"'
-        if col.dtype == "TIMESTAMP":
+        if source.column(name).dtype == "TIMESTAMP":
             exprs.append(f"coalesce(strftime({ref}, '%Y-%m-%dT%H:%M:%S.%f'), '')")
         else:
             exprs.append(f"coalesce(CAST({ref} AS VARCHAR), '')")
@@ -87,113 +89,191 @@ def derived_id_sql(source_name: str, alias: str = "") -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Shared steps
+# Step 1: per file
 # ---------------------------------------------------------------------------------------------
 
 
 @dataclass
-class FileContext:
-    source: Source
-    file: LandingFile
+class MappedFile:
+    """A file's rows under contract column names, and what the file itself says about them.
+
+    Plain arrays, no DataFrame: thousands of small files are combined into one frame in
+    :func:`finish_csv` at the cost of one concatenation per column.
+    """
+
+    records: CsvRecords
+    columns: dict[str, np.ndarray]
+    """contract column -> object array of strings"""
+    context: dict[str, object]
+    """file-level values (``_rel``, ``_creator``, ``_snapshot``, ...), repeated for every row later"""
+    warnings: list[str]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.records.line)
 
 
-def _mapped_frame(records: CsvRecords, mapping: HeaderMapping) -> pd.DataFrame:
-    """The file's columns renamed to contract columns (unmapped ones dropped)."""
-    keep = {h: c for h, c in mapping.mapped.items() if h in records.data.columns}
-    return records.data[list(keep)].rename(columns=keep)
+@functools.lru_cache(maxsize=256)
+def _mapping(source_name: str, header: tuple[str, ...], ignored: tuple[str, ...], exclude: tuple[str, ...]
+             ) -> HeaderMapping:
+    """Header mapping, cached: the exports of one source mostly share their header."""
+    cols = tuple(c for c in SOURCES[source_name].columns if c.name not in exclude)
+    return map_headers(header, cols, ignored=ignored)
 
 
-def _require_headers(
-    ctx: FileContext,
-    mapping: HeaderMapping,
-    needed: list[str],
-    header_columns: tuple[Column, ...],
-    extra_known: tuple[str, ...] = (),
-) -> None:
+def _require_headers(source: Source, file: LandingFile, mapping: HeaderMapping, needed: list[str],
+                     header_columns: tuple[Column, ...], extra_known: tuple[str, ...] = ()) -> None:
     missing = [n for n in needed if n not in mapping.columns]
     if missing:
         raise FileRejected(
             "unknown_columns",
-            f"{ctx.file.rel}: "
-            + describe_unmapped(ctx.source, mapping, missing, header_columns=header_columns,
-                                extra_known=extra_known),
+            f"{file.rel}: " + describe_unmapped(source, mapping, missing, header_columns=header_columns,
+                                                extra_known=extra_known),
         )
 
 
-def _header_columns(source: Source, exclude: set[str]) -> tuple[Column, ...]:
-    return tuple(c for c in source.columns if c.name not in exclude)
+def _columns(records: CsvRecords, mapping: HeaderMapping) -> dict[str, np.ndarray]:
+    return {col: records.data[header] for header, col in mapping.mapped.items() if header in records.data}
 
 
-def _extra_field_checks(checks: RowChecks, records: CsvRecords) -> None:
-    n_header = len(records.header)
-    checks.add(records.extra_fields, None, "invalid_value",
-               "the row has " + records.n_fields.astype("str")
-               + f" fields but the header has {n_header}: check the delimiter and quoting")
-
-
-def _creator_fallback(ctx: FileContext) -> tuple[str | None, str]:
-    """The creator from the folders, else the file-name prefix, with where it came from."""
-    by_folder = creator_from_folders(ctx.file.parts_under_source)
-    if by_folder:
-        return by_folder, f"folder {ctx.source.folder}/.../{by_folder}/"
-    by_name = creator_from_filename(ctx.file.name)
-    if by_name:
-        return by_name, f"file-name prefix {by_name}__"
-    return None, ""
-
-
-def _fill_creator(ctx: FileContext, frame: pd.DataFrame, mapping: HeaderMapping) -> pd.DataFrame:
-    """creator_id from its column where present, else from the folder or file name (or reject)."""
-    creator, _where = _creator_fallback(ctx)
-    if "creator_id" in mapping.columns:
-        if creator:
-            frame["creator_id"] = clean_text(frame["creator_id"]).fillna(creator)
-        return frame
-    if not creator:
+def _path_creator(source: Source, file: LandingFile, mapping: HeaderMapping) -> str | None:
+    """The creator from the folder or the file-name prefix (or reject a file that gives none)."""
+    creator = creator_from_folders(file.parts_under_source) or creator_from_filename(file.name)
+    if "creator_id" not in mapping.columns and not creator:
+        where = f"{source.folder}/{'<platform>/' if source.name == 'social_posts' else ''}<creator_id>/"
         raise FileRejected(
             "no_creator",
-            f"{ctx.file.rel}: no creator: the file has no creator_id column, is not in a creator folder "
-            f"({ctx.source.folder}/{'<platform>/' if ctx.source.name == 'social_posts' else ''}<creator_id>/) "
+            f"{file.rel}: no creator: the file has no creator_id column, is not in a creator folder ({where}) "
             "and its name has no <creator_id>__ prefix",
         )
-    frame["creator_id"] = creator
-    return frame
+    return creator
 
 
-def _finish(
-    ctx: FileContext, records: CsvRecords, typed: pd.DataFrame, checks: RowChecks, mapping: HeaderMapping
-) -> ParsedFile:
-    rows, quarantine = split_rows(ctx.file.rel, typed, records.line, records.raw_text, checks)
-    return ParsedFile(rows=rows, quarantine=quarantine, warnings=mapping.warnings())
+def detect_social_variant(headers: list[str] | tuple[str, ...]) -> str:
+    """``tiktok_studio``, ``meta_business_suite`` or ``normalized``, by the most marker headers."""
+    norm = {normalize_header(h) for h in headers}
+    scores = {variant: len(norm & markers) for variant, markers in SOCIAL_MARKERS.items()}
+    for variant in ("tiktok_studio", "meta_business_suite"):
+        if scores[variant] >= 2 and scores[variant] >= scores["normalized"]:
+            return variant
+    return "normalized"
 
 
-# ---------------------------------------------------------------------------------------------
-# Generic sources: the header maps, the contract types and checks the values
-# ---------------------------------------------------------------------------------------------
+def _map_social(source: Source, file: LandingFile, records: CsvRecords) -> MappedFile:
+    variant = detect_social_variant(records.header)
+    ignored = META_IGNORED_HEADERS if variant == "meta_business_suite" else ()
+    mapping = _mapping(source.name, tuple(records.header), ignored, ("export_format",))
+    header_cols = tuple(c for c in source.columns if c.name != "export_format")
+    link_id = variant == "tiktok_studio" and "post_id" not in mapping.columns
+    _require_headers(source, file, mapping, ["views", "post_url" if link_id else "post_id"], header_cols,
+                     extra_known=ignored)
+    columns = _columns(records, mapping)
+
+    # snapshot time: a column, Meta's Date column when it holds dates, else the file name
+    from_name = snapshot_from_filename(file.name)
+    date_header = next((h for h in records.header if normalize_header(h) == "date"), None)
+    if "snapshot_at" not in columns and variant == "meta_business_suite" and date_header in records.data:
+        dates = records.data[date_header]
+        if any(map(_has_digit, dates)):  # "Lifetime" is not a date
+            columns["snapshot_at"] = dates
+    if "snapshot_at" not in columns and from_name is None:
+        raise FileRejected(
+            "no_snapshot_time",
+            f"{file.rel}: no snapshot time: the file has no snapshot_at column"
+            + (" (its Date column holds no dates)" if date_header else "")
+            + " and its name has no ISO date-time (e.g. <creator_id>__2026-03-01T0600Z.csv)",
+        )
+    views_header = mapping.header_for("views")
+    impressions = views_header is not None and normalize_header(views_header) == "impressions"
+    context = {
+        "_snapshot": from_name.isoformat(sep=" ") if from_name else None,
+        "_creator": _path_creator(source, file, mapping),
+        "_platform": VARIANT_PLATFORM.get(variant) or platform_from_folders(file.parts_under_source),
+        "_views_metric": "impressions" if impressions else "views",
+        "_export_format": variant,
+        "_link_id": link_id,
+    }
+    return MappedFile(records, columns, context, mapping.warnings())
 
 
-def parse_generic(ctx: FileContext, records: CsvRecords, *, path_creator: bool = False) -> ParsedFile:
-    source = ctx.source
+def _has_digit(value: object) -> bool:
+    return isinstance(value, str) and any(ch.isdigit() for ch in value)
+
+
+def _map_generic(source: Source, file: LandingFile, records: CsvRecords) -> MappedFile:
     derived_id = DERIVED_IDS.get(source.name, (None, ()))[0]
-    not_from_header = {derived_id} if derived_id else set()
-    if path_creator:
-        not_from_header.add("creator_id")
-    mapping = map_headers(records.header, source.columns)
-    _require_headers(ctx, mapping, [n for n in source.required if n not in not_from_header], source.columns)
-    frame = _mapped_frame(records, mapping)
-    if path_creator:
-        frame = _fill_creator(ctx, frame, mapping)
-    checks = RowChecks(frame.index)
-    _extra_field_checks(checks, records)
-    typed = type_columns(source, frame, checks, derived={derived_id} if derived_id else set())
-    _source_rules(source.name, typed, frame, checks)
-    return _finish(ctx, records, typed, checks, mapping)
+    exempt = {derived_id} | ({"creator_id", "revenue_type"} if source.name in PATH_CREATOR_SOURCES else set())
+    mapping = _mapping(source.name, tuple(records.header), (), ("counterparty",) if source.name == "revenue" else ())
+    _require_headers(source, file, mapping, [n for n in source.required if n not in exempt], source.columns)
+    context: dict[str, object] = {}
+    if source.name in PATH_CREATOR_SOURCES:
+        context["_creator"] = _path_creator(source, file, mapping)
+    return MappedFile(records, _columns(records, mapping), context, mapping.warnings())
+
+
+def map_csv(source: Source, file: LandingFile, records: CsvRecords) -> MappedFile:
+    """Step 1 for one file (raises :class:`FileRejected` for file-level problems)."""
+    mapped = (_map_social if source.name == "social_posts" else _map_generic)(source, file, records)
+    mapped.context["_rel"] = file.rel
+    mapped.context["_n_header"] = len(records.header)
+    return mapped
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 2: once per source, vectorised over the rows of all its new files
+# ---------------------------------------------------------------------------------------------
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="str")
+
+
+def _fill(frame: pd.DataFrame, name: str, fallback: str) -> None:
+    """``frame[name]`` where given, else the file-level fallback column."""
+    frame[name] = clean_text(_column(frame, name)).fillna(clean_text(frame[fallback]))
+
+
+def _prepare_social(frame: pd.DataFrame, checks: RowChecks) -> None:
+    _fill(frame, "snapshot_at", "_snapshot")
+    _fill(frame, "creator_id", "_creator")
+    _fill(frame, "platform", "_platform")
+    _fill(frame, "views_metric", "_views_metric")
+    frame["export_format"] = frame["_export_format"]
+    link_rows = pd.Series(frame["_link_id"].to_numpy(dtype=bool), index=frame.index)
+    if link_rows.any():  # TikTok Studio: the post id is the number in the video link
+        link = clean_text(_column(frame, "post_url"))
+        from_link = link.str.extract(r"/video/(\d+)", expand=False)
+        frame["post_id"] = _column(frame, "post_id").where(~link_rows, from_link)
+        checks.add(link_rows & link.notna() & from_link.isna(), "post_id", "missing_required",
+                   "post_id is required: the video link " + quoted(link) + " has no /video/<id>")
+
+
+def _prepare_revenue(frame: pd.DataFrame, checks: RowChecks) -> None:
+    _fill(frame, "creator_id", "_creator")
+    rtype, party = revenue_types(_column(frame, "description"))
+    frame["revenue_type"] = clean_text(_column(frame, "revenue_type")).fillna(rtype)
+    frame["counterparty"] = party
+    frame["_symbol_currency"] = currency_from_symbols(_column(frame, "amount"))
+
+
+def _prepare_subscribers(frame: pd.DataFrame, checks: RowChecks) -> None:
+    _fill(frame, "creator_id", "_creator")
+    frame["_symbol_currency"] = currency_from_symbols(_column(frame, "price"))
+
+
+PREPARE: dict[str, Callable[[pd.DataFrame, RowChecks], None]] = {
+    "social_posts": _prepare_social,
+    "revenue": _prepare_revenue,
+    "subscribers": _prepare_subscribers,
+}
 
 
 def _source_rules(name: str, typed: pd.DataFrame, raw: pd.DataFrame, checks: RowChecks) -> None:
-    """Checks beyond types and vocabularies."""
+    """Checks and normalisations beyond types and vocabularies."""
     if name == "creators":
         check_timezones(checks, typed, "agency_timezone")
+    elif name == "social_posts":
+        check_non_negative(checks, typed, raw, (*COUNT_COLUMNS, "duration_sec"))
     elif name == "content_tags":
         ctype = typed["content_type"].str.lower().str.replace(r"[\s\-]+", "_", regex=True)
         typed["content_type"] = ctype
@@ -205,139 +285,55 @@ def _source_rules(name: str, typed: pd.DataFrame, raw: pd.DataFrame, checks: Row
         check_order(checks, typed, "starts_at", "ends_at")
     elif name == "subscribers":
         typed["link_code"] = link_codes(typed["link_code"])
-        typed["currency"] = typed["currency"].str.upper()
+        typed["currency"] = typed["currency"].str.upper().fillna(raw["_symbol_currency"])
         check_non_negative(checks, typed, raw, ("price",))
+    elif name == "revenue":
+        typed["currency"] = typed["currency"].str.upper().fillna(raw["_symbol_currency"])
+        negative = typed["revenue_type"].isin(("refund", "chargeback"))
+        for col in ("amount", "net"):  # refunds and chargebacks are negative amounts (the contract)
+            typed[col] = typed[col].where(~negative, -typed[col].abs())
     elif name == "touchpoints":
         check_non_negative(checks, typed, raw, ("cost",))
     elif name == "conversions":
         typed["currency"] = typed["currency"].str.upper()
 
 
-# ---------------------------------------------------------------------------------------------
-# Social post exports
-# ---------------------------------------------------------------------------------------------
+def _combine(files: list[MappedFile], file_idx: list[int]) -> pd.DataFrame:
+    """One frame over the rows of all files: each column concatenated once, file values repeated."""
+    counts = np.array([f.n_rows for f in files], dtype=np.int64)
+    total = int(counts.sum())
+    data: dict[str, object] = {
+        "_file_idx": np.repeat(np.asarray(file_idx, dtype=np.int64), counts),
+        "_line": np.concatenate([f.records.line for f in files]) if files else np.empty(0, np.int64),
+        "_raw_text": np.concatenate([f.records.raw_text for f in files]) if files else np.empty(0, object),
+        "_extra": np.concatenate([f.records.extra_fields for f in files]) if files else np.empty(0, bool),
+        "_n_fields": np.concatenate([f.records.n_fields for f in files]) if files else np.empty(0, np.int64),
+    }
+    names = dict.fromkeys(name for f in files for name in f.columns)
+    for name in names:
+        data[name] = np.concatenate([f.columns.get(name, np.full(f.n_rows, None, dtype=object)) for f in files])
+    for key in dict.fromkeys(k for f in files for k in f.context):
+        data[key] = np.repeat(np.array([f.context.get(key) for f in files], dtype=object), counts)
+    return pd.DataFrame(data, index=pd.RangeIndex(total))
 
 
-def detect_social_variant(headers: list[str]) -> str:
-    """``tiktok_studio``, ``meta_business_suite`` or ``normalized``, by the most marker headers."""
-    norm = {normalize_header(h) for h in headers}
-    scores = {variant: len(norm & markers) for variant, markers in SOCIAL_MARKERS.items()}
-    for variant in ("tiktok_studio", "meta_business_suite"):
-        if scores[variant] >= 2 and scores[variant] >= scores["normalized"]:
-            return variant
-    return "normalized"
+def finish_csv(source: Source, files: list[MappedFile], file_idx: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 2: type and check the mapped rows of all files at once (``file_idx`` numbers the files).
 
-
-def parse_social_posts(ctx: FileContext, records: CsvRecords) -> ParsedFile:
-    source = ctx.source
-    variant = detect_social_variant(records.header)
-    header_cols = _header_columns(source, {"export_format"})
-    ignored = META_IGNORED_HEADERS if variant == "meta_business_suite" else ()
-    mapping = map_headers(records.header, header_cols, ignored=ignored)
-    needed = ["views"] + (["post_url"] if variant == "tiktok_studio" and "post_id" not in mapping.columns
-                          else ["post_id"])
-    _require_headers(ctx, mapping, needed, header_cols, extra_known=ignored)
-    frame = _mapped_frame(records, mapping)
-    rel = ctx.file.rel
-
-    # snapshot time: a column, Meta's Date column when it holds dates, else the file name
-    from_name = snapshot_from_filename(ctx.file.name)
-    snap_text = frame.get("snapshot_at")
-    date_header = next((h for h in records.header if normalize_header(h) == "date"), None)
-    if snap_text is None and variant == "meta_business_suite" and date_header is not None:
-        candidate = clean_text(records.data[date_header])
-        parsed, _bad = parse_timestamps(candidate)
-        if parsed.notna().any():
-            snap_text = candidate
-    if snap_text is None and from_name is None:
-        raise FileRejected(
-            "no_snapshot_time",
-            f"{rel}: no snapshot time: the file has no snapshot_at column"
-            + (" (its Date column holds no dates)" if date_header else "")
-            + " and its name has no ISO date-time (e.g. <creator_id>__2026-03-01T0600Z.csv)",
-        )
-    fallback = from_name.isoformat(sep=" ") if from_name else None
-    if snap_text is None:
-        frame["snapshot_at"] = fallback
-    else:
-        frame["snapshot_at"] = clean_text(snap_text).fillna(fallback) if fallback else snap_text
-
-    frame = _fill_creator(ctx, frame, mapping)
-
-    # platform: a column, else the export variant, else the folder
-    default_platform = VARIANT_PLATFORM.get(variant) or platform_from_folders(ctx.file.parts_under_source)
-    if "platform" in frame:
-        if default_platform:
-            frame["platform"] = clean_text(frame["platform"]).fillna(default_platform)
-    else:
-        frame["platform"] = default_platform
-
+    Returns the good rows (contract columns, typed, plus ``_file_idx``, ``_line``, ``_raw_text``) and
+    the quarantine rows (``_file_idx``, ``_line``, ``column_name``, ``reason_code``, ``reason``,
+    ``raw_text``).
+    """
+    frame = _combine(files, file_idx)
     checks = RowChecks(frame.index)
-    _extra_field_checks(checks, records)
-
-    if variant == "tiktok_studio" and "post_id" not in mapping.columns:
-        link = clean_text(frame["post_url"])
-        frame["post_id"] = link.str.extract(r"/video/(\d+)", expand=False)
-        checks.add(link.notna() & frame["post_id"].isna(), "post_id", "missing_required",
-                   "post_id is required: the video link " + quoted(link) + " has no /video/<id>")
-
-    views_header = mapping.header_for("views")
-    metric = "impressions" if views_header and normalize_header(views_header) == "impressions" else "views"
-    if "views_metric" in mapping.columns:
-        frame["views_metric"] = clean_text(frame["views_metric"]).fillna(metric)
-    else:
-        frame["views_metric"] = metric
-    frame["export_format"] = variant
-
-    typed = type_columns(source, frame, checks)
-    check_non_negative(checks, typed, frame, (*COUNT_COLUMNS, "duration_sec"))
-    return _finish(ctx, records, typed, checks, mapping)
-
-
-# ---------------------------------------------------------------------------------------------
-# Revenue statements
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_revenue(ctx: FileContext, records: CsvRecords) -> ParsedFile:
-    source = ctx.source
-    header_cols = _header_columns(source, {"counterparty"})
-    mapping = map_headers(records.header, header_cols)
-    _require_headers(ctx, mapping, ["occurred_at", "amount"], header_cols)
-    frame = _mapped_frame(records, mapping)
-    frame = _fill_creator(ctx, frame, mapping)
-    checks = RowChecks(frame.index)
-    _extra_field_checks(checks, records)
-
-    rtype, party = revenue_types(frame["description"] if "description" in frame
-                                 else pd.Series(pd.NA, index=frame.index, dtype="str"))
-    if "revenue_type" in frame:
-        frame["revenue_type"] = clean_text(frame["revenue_type"]).fillna(rtype)
-    else:
-        frame["revenue_type"] = rtype
-    frame["counterparty"] = party
-    symbol_currency = currency_from_symbols(frame["amount"])
-    typed = type_columns(source, frame, checks)
-    typed["currency"] = typed["currency"].str.upper().fillna(symbol_currency)
-    negative = typed["revenue_type"].isin(("refund", "chargeback"))
-    for name in ("amount", "net"):
-        typed[name] = typed[name].where(~negative, -typed[name].abs())
-    return _finish(ctx, records, typed, checks, mapping)
-
-
-# ---------------------------------------------------------------------------------------------
-# Dispatch
-# ---------------------------------------------------------------------------------------------
-
-CSV_PARSERS: dict[str, Callable[[FileContext, CsvRecords], ParsedFile]] = {
-    "social_posts": parse_social_posts,
-    "revenue": parse_revenue,
-    "subscribers": lambda ctx, rec: parse_generic(ctx, rec, path_creator=True),
-}
-
-
-def parse_csv(source: Source, file: LandingFile, records: CsvRecords) -> ParsedFile:
-    """Parse one CSV file of ``source`` (raises :class:`FileRejected` for file-level problems)."""
-    ctx = FileContext(source=source, file=file)
-    parser = CSV_PARSERS.get(source.name)
-    return parser(ctx, records) if parser else parse_generic(ctx, records)
+    checks.add(pd.Series(frame["_extra"].to_numpy(dtype=bool), index=frame.index), None, "invalid_value",
+               "the row has " + frame["_n_fields"].astype("str") + " fields but the header has "
+               + frame["_n_header"].astype("str") + ": check the delimiter and quoting")
+    prepare = PREPARE.get(source.name)
+    if prepare:
+        prepare(frame, checks)
+    derived_id = DERIVED_IDS.get(source.name, (None, ()))[0]
+    typed = type_columns(source, frame, checks, derived={derived_id} if derived_id else set())
+    _source_rules(source.name, typed, frame, checks)
+    meta = frame[["_file_idx", "_rel", "_line", "_raw_text"]]
+    return split_rows(typed, meta, checks)

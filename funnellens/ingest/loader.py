@@ -23,12 +23,11 @@ import pandas as pd
 from funnellens.contract import SOURCES, Source, bookkeeping_ddl, raw_table_ddl
 from funnellens.ingest import ndjson
 from funnellens.ingest.csv_reader import read_csv_records
-from funnellens.ingest.csv_sources import DERIVED_IDS, derived_id_sql, parse_csv
+from funnellens.ingest.csv_sources import DERIVED_IDS, MappedFile, derived_id_sql, finish_csv, map_csv
 from funnellens.ingest.errors import FileRejected, UnknownSourceError
 from funnellens.ingest.landing import LandingFile, discover_files, sha256_file
 from funnellens.ingest.ndjson import FILES, QUARANTINE, STAGE, sql_ident
 from funnellens.ingest.report import FileResult, IngestReport
-from funnellens.ingest.rows import ParsedFile
 from funnellens.ingest.yaml_sources import parse_yaml
 
 DUPS = "__fl_dups"
@@ -185,27 +184,34 @@ def _ingest_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute("CHECKPOINT")
 
 
-def _parse_frame_file(spec: Source, pending: _Pending) -> ParsedFile:
-    assert pending.data is not None
-    if pending.file.fmt == "yaml":
-        return parse_yaml(spec, pending.file, pending.data)
-    records = read_csv_records(pending.file.path, pending.file.rel, pending.data)
-    return parse_csv(spec, pending.file, records)
-
-
 def _ingest_frames(con: duckdb.DuckDBPyConnection, spec: Source, files: list[_Pending], report: IngestReport) -> None:
+    """CSV and YAML files: map each file (or reject it), then type and check all rows at once."""
     failed: dict[int, FileRejected] = {}
+    mapped: list[MappedFile] = []
+    mapped_idx: list[int] = []
     rows: list[pd.DataFrame] = []
     quarantine: list[pd.DataFrame] = []
     for pending in files:
+        assert pending.data is not None
         try:
-            parsed = _parse_frame_file(spec, pending)
+            if pending.file.fmt == "yaml":
+                parsed = parse_yaml(spec, pending.file, pending.data)
+                rows.append(parsed.rows.assign(_file_idx=pending.idx))
+                quarantine.append(parsed.quarantine.assign(_file_idx=pending.idx))
+            else:
+                records = read_csv_records(pending.file.path, pending.file.rel, pending.data)
+                parsed = map_csv(spec, pending.file, records)
+                mapped.append(parsed)
+                mapped_idx.append(pending.idx)
         except FileRejected as err:
             failed[pending.idx] = err
             continue
         pending.warnings = parsed.warnings
-        rows.append(parsed.rows.assign(_file_idx=pending.idx))
-        quarantine.append(parsed.quarantine.assign(_file_idx=pending.idx))
+        pending.data = None  # the bytes are parsed: let them go
+    if mapped:
+        good, bad = finish_csv(spec, mapped, mapped_idx)
+        rows.append(good)
+        quarantine.append(bad)
 
     _files_table(con, files)
     columns = [c.name for c in spec.columns]
@@ -331,6 +337,7 @@ def _commit(
 ) -> None:
     _find_duplicates(con, spec)
     dup_counts = dict(con.execute(f"SELECT _file_idx, count(*) FROM {DUPS} GROUP BY 1").fetchall())
+    bad_counts = dict(con.execute(f"SELECT _file_idx, count(*) FROM {QUARANTINE} GROUP BY 1").fetchall())
     if ndjson_batch and dup_counts:
         ndjson.fill_dup_raw_text(con, DUPS)
     columns = ", ".join(sql_ident(c.name) for c in spec.columns)
@@ -358,12 +365,14 @@ def _commit(
                     f"WHERE _file_idx = {idx} AND _pidx IS NULL{anti}",
                     [rel, digest, report.load_id, now],
                 ).fetchone()[0]
-                bad = con.execute(
-                    f"INSERT INTO raw.quarantine ({q_cols}) "
-                    f"SELECT ?, ?, ?, _line, column_name, reason_code, reason, raw_text, ?, ? "
-                    f"FROM {QUARANTINE} WHERE _file_idx = {idx} ORDER BY _line",
-                    [spec.name, rel, digest, report.load_id, now],
-                ).fetchone()[0]
+                bad = 0
+                if bad_counts.get(idx):  # (statements skipped when empty: small files are many)
+                    bad = con.execute(
+                        f"INSERT INTO raw.quarantine ({q_cols}) "
+                        f"SELECT ?, ?, ?, _line, column_name, reason_code, reason, raw_text, ?, ? "
+                        f"FROM {QUARANTINE} WHERE _file_idx = {idx} ORDER BY _line",
+                        [spec.name, rel, digest, report.load_id, now],
+                    ).fetchone()[0]
                 dups = 0
                 if dup_counts.get(idx):
                     dups = con.execute(

@@ -152,25 +152,28 @@ def check_order(checks: RowChecks, typed: pd.DataFrame, start: str, end: str) ->
                + quoted(typed[start].astype("str")))
 
 
-def split_rows(
-    rel: str,
-    typed: pd.DataFrame,
-    lines: np.ndarray,
-    raw_text: pd.Series,
-    checks: RowChecks,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Good rows (typed, with ``_line`` and ``_raw_text``) and quarantine rows of one file."""
+def split_rows(typed: pd.DataFrame, meta: pd.DataFrame, checks: RowChecks) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Good rows and quarantine rows.
+
+    ``meta`` has, per row, ``_file_idx``, ``_rel`` (the file), ``_line`` and ``_raw_text``. Good rows
+    keep the typed columns plus ``_file_idx``, ``_line`` and ``_raw_text``; quarantine rows have
+    ``_file_idx`` and :data:`QUARANTINE_FRAME_COLUMNS`, with a reason ``<file>:<line>: <message>``.
+    """
     typed = typed.copy()
-    typed["_line"] = np.asarray(lines, dtype=np.int64)
-    typed["_raw_text"] = raw_text.to_numpy()
+    for name in ("_file_idx", "_line", "_raw_text"):
+        typed[name] = meta[name].to_numpy()
     problems = checks.first_problems()
     bad = typed.index.isin(problems.index)
-    q = problems.copy()
-    q_lines = typed.loc[problems.index, "_line"].astype("int64")
-    q["reason"] = f"{rel}:" + q_lines.astype("str") + ": " + q["detail"]
-    q["_line"] = q_lines
-    q["raw_text"] = typed.loc[problems.index, "_raw_text"].astype("str").str.slice(0, RAW_TEXT_LIMIT)
-    return typed[~bad].reset_index(drop=True), q[list(QUARANTINE_FRAME_COLUMNS)].reset_index(drop=True)
+    at = meta.loc[problems.index]
+    q = pd.DataFrame({
+        "_file_idx": at["_file_idx"].to_numpy(),
+        "_line": at["_line"].astype("int64").to_numpy(),
+        "column_name": problems["column_name"].to_numpy(),
+        "reason_code": problems["reason_code"].to_numpy(),
+        "reason": (at["_rel"].astype("str") + ":" + at["_line"].astype("str") + ": " + problems["detail"]).to_numpy(),
+        "raw_text": at["_raw_text"].astype("str").str.slice(0, RAW_TEXT_LIMIT).to_numpy(),
+    })
+    return typed[~bad].reset_index(drop=True), q
 
 
 def empty_quarantine() -> pd.DataFrame:
