@@ -6,6 +6,7 @@ checks the values that the good rows load with.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -91,6 +92,8 @@ def test_bookkeeping_matches_reports(loaded) -> None:
         assert q_rows == report.rows_quarantined
         meta = report.as_metadata()
         assert meta["rows_loaded"] == report.rows_loaded and len(meta["files"]) == report.files_seen
+        assert json.loads(json.dumps(meta)) == meta  # plain JSON values for Dagster metadata
+        assert set(meta["failed_files"]) == {f.file for f in report.files if f.status == "failed"}
 
 
 def test_ignored_names_are_not_loaded(loaded) -> None:

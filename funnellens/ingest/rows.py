@@ -51,12 +51,6 @@ class RowChecks:
             detail = pd.Series(detail, index=self.index, dtype="str")
         self.items.append((mask, column, code, detail.reindex(self.index).astype("str")))
 
-    def failed(self) -> pd.Series:
-        out = pd.Series(False, index=self.index)
-        for mask, *_ in self.items:
-            out |= mask
-        return out
-
     def first_problems(self) -> pd.DataFrame:
         """Per failing row: the first problem's reason_code and column_name, and a message naming
         every problem: ``column views: invalid_number: '12x' is not a whole number; also ...``."""
@@ -174,10 +168,6 @@ def split_rows(typed: pd.DataFrame, meta: pd.DataFrame, checks: RowChecks) -> tu
         "raw_text": at["_raw_text"].astype("str").str.slice(0, RAW_TEXT_LIMIT).to_numpy(),
     })
     return typed[~bad].reset_index(drop=True), q
-
-
-def empty_quarantine() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "_line" else "str") for c in QUARANTINE_FRAME_COLUMNS})
 
 
 @dataclass
