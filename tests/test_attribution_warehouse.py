@@ -416,3 +416,29 @@ def test_demo_planted_channel_order_is_recovered_by_markov_and_shapley(demo_ware
     negative = set(credit.loc[(credit["model"] == "shapley") & credit["negative_credit"], "channel"])
     assert negative and all(ch in truth["planted_order"][-3:] for ch in negative)
     assert any("shapley" in note for note in notes)
+
+
+def test_gates_fail_on_broken_outputs(materialized: Materialized, tmp_path: Path) -> None:
+    from validation.attribution_schemas import validate_analytics_table
+    from validation.gx_suites import run_gx_suite
+
+    copy = tmp_path / "broken.duckdb"
+    copy.write_bytes(materialized.path.read_bytes())
+    with duckdb.connect(str(copy)) as c:
+        # Credits that no longer sum to the total, a NaN credit, a second active matrix version.
+        c.execute("update analytics.channel_credit set conversions = conversions + 0.001 "
+                  "where model = 'linear' and channel = 'email' and dimension = 'channel' and period = 'all'")
+        c.execute("update analytics.campaign_credit set value = 'nan'::double where model = 'first'")
+        c.execute("update analytics.markov_transition_matrix set is_active = true")
+        c.execute("insert into analytics.markov_transition_matrix select * replace (version + 10 as version) "
+                  "from analytics.markov_transition_matrix where version = 1")
+        c.execute("update marts.fct_conversion_credit set credit = 1.5 where touch_index = 1 and model = 'first'")
+        channel = validate_analytics_table(c, "channel_credit")
+        campaign = validate_analytics_table(c, "campaign_credit")
+        matrix = validate_analytics_table(c, "markov_transition_matrix")
+        gx = run_gx_suite(c, "marts.fct_conversion_credit")
+    assert not channel.passed
+    assert any("sum to total_conversions" in f["check"] for f in channel.failures)
+    assert not campaign.passed and any(f["column"] == "value" for f in campaign.failures)
+    assert not matrix.passed and any("exactly one active version" in f["check"] for f in matrix.failures)
+    assert not gx.success
