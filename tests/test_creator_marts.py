@@ -191,8 +191,8 @@ def test_read_placebo_windows_from_the_demo_truth_and_csv(tmp_path: Path) -> Non
     from orchestration.defs.creator import read_placebo_windows
 
     truth = tmp_path / "planted_truth.json"
-    truth.write_text(json.dumps({"quiet_windows": [
-        {"creator_id": "c1", "starts_at": "2026-03-01T23:00:00Z", "ends_at": "2026-03-08T23:00:00Z"}]}))
+    truth.write_text(json.dumps({"creators": {"quiet_windows": [
+        {"creator_id": "c1", "starts_at": "2026-03-01T23:00:00Z", "ends_at": "2026-03-08T23:00:00Z"}]}}))
     quiet = read_placebo_windows(truth)
     assert quiet.to_dict("records") == [{"creator_id": "c1", "window_start": pd.Timestamp("2026-03-01 23:00"),
                                          "window_end": pd.Timestamp("2026-03-08 23:00")}]

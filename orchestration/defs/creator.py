@@ -76,8 +76,8 @@ def score_content_type_windows(
 def read_placebo_windows(path: Path) -> pd.DataFrame:
     """Known quiet windows (``creator_id, window_start, window_end``, UTC); empty when ``path`` is absent.
 
-    ``path`` is a CSV with those columns, or the demo's ``planted_truth.json`` whose
-    ``quiet_windows`` list holds ``creator_id, starts_at, ends_at``.
+    ``path`` is a CSV with those columns, or a JSON file with a ``quiet_windows`` list of
+    ``creator_id, starts_at, ends_at`` (the demo's ``planted_truth.json`` has it under ``creators``).
     """
     empty = pd.DataFrame({"creator_id": pd.Series(dtype="string"),
                           "window_start": pd.Series(dtype="datetime64[us]"),
@@ -85,7 +85,10 @@ def read_placebo_windows(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return empty
     if path.suffix == ".json":
-        quiet = json.loads(path.read_text(encoding="utf-8")).get("quiet_windows") or []
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        # The demo keeps them at creators.quiet_windows; a plain file may have them at the top.
+        section = truth.get("creators") if isinstance(truth.get("creators"), dict) else truth
+        quiet = section.get("quiet_windows") or truth.get("quiet_windows") or []
         if not quiet:
             return empty
         frame = pd.DataFrame(quiet).rename(columns={"starts_at": "window_start", "ends_at": "window_end"})
