@@ -422,3 +422,34 @@ def test_every_funnel_model_and_column_is_documented(con: duckdb.DuckDBPyConnect
         for model, columns in documented.items():
             actual = [r[0] for r in con.execute(f"describe {schema}.{model}").fetchall()]
             assert sorted(actual) == sorted(columns), model
+
+
+# ---------------------------------------------------------------------------------------
+# Journeys and recent activity
+# ---------------------------------------------------------------------------------------
+def test_visitor_journey_lists_visits_and_events_in_order(con: duckdb.DuckDBPyConnection) -> None:
+    row = df(con, f"select * from marts.fct_visitor_journeys where visitor_key = '{key('f_seq-return')}'").iloc[0]
+    assert row.sessions == 2 and row.page_views == 4 and row.conversions == 1
+    visits = list(row.visits)
+    assert [v["started_at"] for v in visits] == sorted(v["started_at"] for v in visits)
+    second = [e["event_type"] for e in visits[1]["events"]]
+    assert second[:3] == ["page_view", "step_entry", "step_exit"] and second.count("conversion") == 1
+    assert [e["step_id"] for e in visits[1]["events"] if e["event_type"] == "step_entry"] == ["a", "b", "c"]
+    # a bounce after 4 s, then 30 + 1 + 50 + 1 + 20 s: time spent is first to last event per visit.
+    assert row.time_spent_s == pytest.approx(4 + 30 + 1 + 50 + 1 + 20)
+
+
+def test_recent_activity_is_relative_to_the_newest_event(con: duckdb.DuckDBPyConnection) -> None:
+    as_of = con.execute("select max(occurred_at) from staging.stg_tracking__events").fetchone()[0]
+    recent = df(con, "select * from marts.fct_recent_activity")
+    assert (recent.as_of == pd.Timestamp(as_of)).all()
+    direct = dict(con.execute("""
+        select funnel_id || ':' || funnel_step_id, count(distinct visitor_key)
+        from staging.stg_tracking__events
+        where event_type = 'step_entry' and occurred_at > ? - interval 30 minutes group by 1""",
+                              [as_of]).fetchall())
+    got = {f"{r.funnel_id}:{r.step_id}": r.active_visitors_30m for r in recent.itertuples() if r.active_visitors_30m}
+    assert got == direct and sum(direct.values()) > 0
+    events = df(con, "select * from marts.fct_recent_events order by recency_rank")
+    assert len(events) == 50 and events.occurred_at.iloc[0] == pd.Timestamp(as_of)
+    assert events.occurred_at.is_monotonic_decreasing
