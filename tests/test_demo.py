@@ -132,15 +132,19 @@ def test_row_counts_scale_with_scale(tmp_path: Path) -> None:
 def test_write_tracking_events_for_benchmarks(tmp_path: Path) -> None:
     files = write_tracking_events(tmp_path, 3000, seed=5, days=10)
     assert [f.name for f in files] == sorted(f.name for f in files)
-    assert all(f.parent == tmp_path / "tracking" for f in files)
+    assert all(f.parent == tmp_path / "tracking" and f.name.endswith(".ndjson.gz") for f in files)
     frame = pd.concat([pd.read_json(f, lines=True, dtype=False) for f in files], ignore_index=True)
     assert abs(len(frame) - 3000) < 300
     assert set(frame.event_type) <= {"page_view", "step_entry", "step_exit", "conversion"}
     assert frame.session_id.notna().all() and frame.visitor_id.notna().all() and frame.timestamp.notna().all()
     gz = [f for f in files if f.name.endswith(".gz")]
     assert gz and all(json.loads(gzip.decompress(f.read_bytes()).splitlines()[0])["event_id"] for f in gz)
-    again = write_tracking_events(tmp_path / "b", 3000, seed=5, days=10)
+    again = write_tracking_events(tmp_path / "b" / "tracking", 3000, seed=5, days=10)  # the folder itself
+    assert [f.relative_to(tmp_path / "b") for f in again] == [f.relative_to(tmp_path) for f in files]
     assert [f.read_bytes() for f in files] == [f.read_bytes() for f in again]
+    legacy = write_tracking_events(tmp_path / "c", 3000, seed=5, days=10, legacy_days=2)
+    assert [f.name.endswith(".ndjson") for f in legacy][:3] == [True, True, False]
+    assert "event_id" not in json.loads(_physical_lines(legacy[0])[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -616,3 +620,37 @@ def test_every_source_has_an_example_that_the_ingest_accepts() -> None:
     assert not quarantined
     for name, report in reports.items():
         assert report.as_metadata()["rows_loaded"] > 0, f"no example rows loaded for {name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Slow: the default demo through the real ingest, and a million tracking events
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.scale
+def test_the_ingest_quarantines_exactly_the_planted_bad_input(tmp_path: Path) -> None:
+    """The default demo (scale 1) through funnellens.ingest: every planted bad row or file is in
+    raw.quarantine with its recorded line and reason, and nothing else is."""
+    ingest = pytest.importorskip("funnellens.ingest")
+    import duckdb
+
+    landing = tmp_path / "landing"
+    generate_landing_zone(landing)
+    truth = json.loads((landing / "_demo" / "planted_truth.json").read_text())
+    with duckdb.connect() as con:
+        ingest.ensure_raw_schema(con)
+        ingest.ingest_all(con, landing)
+        rows = set(con.execute("SELECT source, file, line, reason_code FROM raw.quarantine").fetchall())
+        loaded = dict(con.execute("SELECT source, sum(rows_loaded) FROM raw.load_files GROUP BY ALL").fetchall())
+    planted = {(p["source"], p["file"], p["line"], p["reason_code"]) for p in truth["bad_input"]}
+    assert planted == rows
+    assert loaded["tracking_events"] >= truth["tracking"]["events"]
+    assert loaded["product_events"] >= truth["product_events"]["events"]
+
+
+@pytest.mark.scale
+def test_a_million_tracking_events(tmp_path: Path) -> None:
+    files = write_tracking_events(tmp_path, 1_000_000, seed=1)
+    assert len(files) == 120
+    n = sum(gzip.decompress(f.read_bytes()).count(b"\n") for f in files)
+    assert abs(n - 1_000_000) < 20_000

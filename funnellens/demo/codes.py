@@ -28,3 +28,12 @@ def letter_ids(values: np.ndarray, width: int) -> np.ndarray:
     for k in reversed(range(width)):
         out = out + _LOWER[(v // 26 ** k) % 26]
     return out
+
+
+def money_text(values: np.ndarray) -> np.ndarray:
+    """Amounts as plain decimals with two places (``-9.99``, ``20.00``), vectorised."""
+    cents = np.round(np.asarray(values, dtype=np.float64) * 100).astype(np.int64)
+    sign = np.where(cents < 0, "-", "").astype(object)
+    whole = (np.abs(cents) // 100).astype(str).astype(object)
+    frac = np.char.zfill((np.abs(cents) % 100).astype(str), 2).astype(object)
+    return sign + whole + "." + frac

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from funnellens.demo.codes import ascii_rows
+from funnellens.demo.codes import ascii_rows, money_text
 from funnellens.demo.creators import (
     CreatorPlan,
     CreatorSim,
@@ -380,7 +380,7 @@ def write_subscribers(writer: LandingWriter, period: DemoPeriod, plans: list[Cre
     subs = subs.assign(ts=period.timestamps(subs.subscribed_h.to_numpy()))
     handle = {p.creator_id: p.handles["tiktok"] for p in plans}
     currency = {p.creator_id: p.agency.currency for p in plans}
-    price = subs.price.map("{:.2f}".format)
+    price = pd.Series(money_text(subs.price.to_numpy()), index=subs.index)
     planted_kinds: set[str] = set()
 
     def plant_once(kind: str, condition: bool) -> bool:
@@ -451,7 +451,7 @@ def write_revenue(writer: LandingWriter, period: DemoPeriod, plans: list[Creator
                   revenue: pd.DataFrame, plant_bad_input: bool) -> None:
     """Monthly earnings statements (Date, Amount, Fee, Net, Description) in three styles."""
     planted_kinds: set[str] = set()
-    money = {c: revenue[c].map("{:.2f}".format) for c in ("amount", "fee", "net")}
+    money = {c: pd.Series(money_text(revenue[c].to_numpy()), index=revenue.index) for c in ("amount", "fee", "net")}
     for plan in plans:
         mine = revenue[revenue.creator_id == plan.creator_id]
         ts = period.timestamps(mine.h.to_numpy())

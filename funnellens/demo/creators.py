@@ -126,8 +126,12 @@ def local_week_starts(period: DemoPeriod, timezone: str) -> np.ndarray:
 
 
 def plan_creators(period: DemoPeriod, n_creators: int, posts_per_platform_day: float,
-                  rng: np.random.Generator) -> list[CreatorPlan]:
-    """Agencies and creators with their planted effects, confounders and quiet windows."""
+                  rng: np.random.Generator, subscriber_scale: float = 1.0) -> list[CreatorPlan]:
+    """Agencies and creators with their planted effects, confounders and quiet windows.
+
+    ``subscriber_scale`` multiplies the baseline and every effect (so the subscriber volume)
+    without changing which type is best or by how much.
+    """
     if n_creators < 1:
         raise ValueError(f"n_creators must be at least 1, got {n_creators}")
     n_agencies = max(min(3, n_creators), round(math.sqrt(n_creators)))
@@ -178,6 +182,7 @@ def plan_creators(period: DemoPeriod, n_creators: int, posts_per_platform_day: f
             effects[top] = max(effects.values()) * 1.25
         else:  # no type effect: content converts, but every type equally
             effects = dict.fromkeys(chosen, 0.06)
+        effects = {t: b * subscriber_scale for t, b in effects.items()}
 
         export_styles = {"tiktok": "normalized" if i % 8 == 5 else "tiktok_studio"}
         if on_instagram:
@@ -197,7 +202,7 @@ def plan_creators(period: DemoPeriod, n_creators: int, posts_per_platform_day: f
             profile=profile,
             effects=effects,
             type_mix=type_mix,
-            base_daily=float(rng.uniform(3.0, 6.0)),
+            base_daily=float(rng.uniform(3.0, 6.0)) * subscriber_scale,
             price=float(rng.choice([4.99, 7.99, 9.99, 12.99, 14.99])),
             view_median=float(rng.uniform(9000, 22000)),
             posts_per_platform_day=posts_per_platform_day,

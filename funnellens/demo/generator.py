@@ -99,6 +99,7 @@ def generate_landing_zone(
     n_creators: int | None = None,
     n_posts: int | None = None,
     export_window_days: int | None = 30,
+    subscriber_scale: float = 1.0,
     tracking_events: int | None = None,
     product_events: int | None = None,
     journey_users: int | None = None,
@@ -110,7 +111,8 @@ def generate_landing_zone(
     ``20,000 * scale`` users, tracking events ``20,000 * scale``, product events
     ``8,000 * scale``. The explicit knobs override one volume each, e.g. a benchmark's
     ``n_creators=200, days=365, n_posts=40_000, export_window_days=None`` (exports list
-    every post since the start). ``only`` writes just the named sources (the simulation of
+    every post since the start; about 7.6M snapshot rows) with ``subscriber_scale=2.3``
+    (about 1M fans; it multiplies the baselines and effects). ``only`` writes just the named sources (the simulation of
     the others still runs when one they feed is asked for). ``start`` defaults to a fixed
     Monday, so the same arguments always give byte-identical files.
     """
@@ -140,7 +142,7 @@ def generate_landing_zone(
     creators = max(4, round(CREATORS_PER_SCALE * scale)) if n_creators is None else n_creators
     if enabled & {*CREATOR_SOURCES, "erasure_requests"} - {"creators"}:
         truth["creators"] = _creator_world(writer, period, seed, creators, n_posts, export_window_days,
-                                           plant_bad_input, truth_dir, erasure)
+                                           subscriber_scale, plant_bad_input, truth_dir, erasure)
     elif "creators" in enabled:  # the roster alone needs no simulation
         cf.write_roster(writer, plan_creators(period, creators, 1.0, rng_for(seed, "creators-plan")))
     if enabled & {"touchpoints", "conversions", "erasure_requests"}:
@@ -208,14 +210,14 @@ def _checked_bad_input(writer: LandingWriter) -> list[dict]:
 # Creators
 # ----------------------------------------------------------------------------------------
 def _creator_world(writer: LandingWriter, period: DemoPeriod, seed: int, n_creators: int, n_posts: int | None,
-                   export_window_days: int | None, plant_bad_input: bool, truth_dir: Path,
-                   erasure: dict[str, dict]) -> dict:
+                   export_window_days: int | None, subscriber_scale: float, plant_bad_input: bool,
+                   truth_dir: Path, erasure: dict[str, dict]) -> dict:
     """Simulate every creator, write the creator sources, and return the creator truth."""
     plan_rng = rng_for(seed, "creators-plan")
     platforms_per_creator = 1.8
     posts_per_day = 1.0 if n_posts is None else n_posts / (n_creators * platforms_per_creator
                                                           * (period.days + 14))
-    plans = plan_creators(period, n_creators, posts_per_day, plan_rng)
+    plans = plan_creators(period, n_creators, posts_per_day, plan_rng, subscriber_scale)
     cf.write_roster(writer, plans)
     files_truth = cf.CreatorFilesTruth()
     sims: list[CreatorSim] = []

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from funnellens.demo.codes import money_text
 from funnellens.demo.landing_files import LandingWriter, Planted, PlantedRow
 from funnellens.demo.timeline import DemoPeriod, iso_utc
 from funnellens.demo.vocab import FIRST_NAMES, LAST_NAMES
@@ -162,7 +163,7 @@ def write_journeys(writer: LandingWriter, period: DemoPeriod, journeys: Journeys
     ads_all = pd.DataFrame({
         "customer_id": tp.user_id, "timestamp": tp.iso, "channel_grouping": tp.channel, "campaign_name": tp.campaign,
         "source": tp.source, "medium": tp.medium, "utm_source": tp.source, "utm_medium": tp.medium,
-        "utm_campaign": tp.campaign, "platform": tp.platform, "spend": tp.cost.map("{:.2f}".format),
+        "utm_campaign": tp.campaign, "platform": tp.platform, "spend": np.where(tp.cost.isna(), "", money_text(tp.cost.fillna(0).to_numpy())),
     })
     previous_web: list[str] = []
     for n_month, (label, lo, hi) in enumerate(period.months()):
@@ -202,7 +203,7 @@ def write_journeys(writer: LandingWriter, period: DemoPeriod, journeys: Journeys
     conv["iso"] = iso_utc(conv.ts.to_numpy())
     orders_all = pd.DataFrame({
         "order_id": conv.conversion_id, "customer_id": conv.user_id, "timestamp": conv.iso,
-        "type": conv.conversion_type, "revenue": conv.value.map("{:.2f}".format), "currency": conv.currency,
+        "type": conv.conversion_type, "revenue": money_text(conv.value.to_numpy()), "currency": conv.currency,
         "email": conv.email, "phone": conv.phone,
     })
     for n_month, (label, lo, hi) in enumerate(period.months()):

@@ -465,20 +465,25 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def write_tracking_events(out_dir: Path, n_events: int, seed: int = 42, *, start: date | None = None,
-                          days: int = 120, legacy_days: int = LEGACY_DAYS) -> list[Path]:
-    """Write about ``n_events`` tracking events as daily NDJSON files under ``out_dir/tracking``.
+                          days: int = 120, legacy_days: int = 0) -> list[Path]:
+    """Write about ``n_events`` tracking events as daily NDJSON files; return their paths.
 
-    For benchmarks: no planted bad input, no truth file. The first ``legacy_days`` days are
-    plain ``.ndjson`` without ``event_id`` (an older tracker), later days ``.ndjson.gz``.
-    Deterministic for a seed.
+    For benchmarks: no planted bad input, no truth file. ``out_dir`` is a landing zone (the files
+    go to ``out_dir/tracking/``) or its ``tracking`` folder itself (a folder named ``tracking`` is
+    written into directly). Every day is a gzipped ``<day>.ndjson.gz`` with an ``event_id``;
+    ``legacy_days > 0`` writes the first days as plain ``.ndjson`` without ``event_id``, as the
+    demo does. Deterministic for a seed; vectorised (numpy + DuckDB ``COPY``), so 10M events are
+    fine.
     """
     if n_events < 1:
         raise ValueError(f"n_events must be positive, got {n_events}")
+    out_dir = Path(out_dir)
+    landing = out_dir.parent if out_dir.name == "tracking" else out_dir
     period = DemoPeriod(start or DEFAULT_START, days)
     with _connect() as con:
         _simulate_into(con, period, seed, n_events)
-        written, _ = _write_days(con, period, Path(out_dir), legacy_days, n_events)
-    return [Path(out_dir) / rel for rel, _ in written]
+        written, _ = _write_days(con, period, landing, legacy_days, n_events)
+    return [landing / rel for rel, _ in written]
 
 
 def generate_tracking(writer: LandingWriter, period: DemoPeriod, seed: int, n_events: int,
