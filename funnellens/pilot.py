@@ -19,7 +19,8 @@ and the reason is in ``detail``.
    ``placebo_max_rate`` (0.20) and no false positive in the ``confident`` tier.
 3. **Lag sensitivity** (:func:`lag_sensitivity`). For every creator and lag (24, 48, 72,
    168 h) the content types are ranked by credited subscribers per view over the whole period
-   (the weighted-window method alone). Kendall's tau-b (``scipy.stats.kendalltau``) is taken for
+   (the attribution as deployed: links credit their type, the rest the weighted window at
+   that lag). Kendall's tau-b (``scipy.stats.kendalltau``) is taken for
    every pair of lags per creator. Pass: the mean tau over creators and pairs is at least
    ``lag_min_mean_tau`` (0.6), and at least ``lag_min_same_top_share`` (0.70) of creators have
    the same top type at every lag. Types with less than ``lag_min_view_share`` (5 %) of the

@@ -136,9 +136,25 @@ where links.link_status = 'ok'
 """
 
 LAG_CREDITS_SQL = """
-with credited as (
+-- The attribution as deployed, at every lag: a referral link credits its type (lag-free),
+-- every other subscription gets its weighted-window credit at that lag.
+with links as (
+    select subscription_id, link_content_type from intermediate.int_subscription_links where link_status = 'ok'
+),
+lags as (select distinct lag_hours from intermediate.int_fan_lag_views),
+credits as (
+    select lag.creator_id, lag.lag_hours, lag.content_type, lag.credit
+    from intermediate.int_fan_lag_views as lag
+    where lag.subscription_id not in (select subscription_id from links)
+    union all
+    select subs.creator_id, lags.lag_hours, links.link_content_type as content_type, 1.0 as credit
+    from links
+    join staging.stg_fan_platform__subscribers as subs using (subscription_id)
+    cross join lags
+),
+credited as (
     select creator_id, lag_hours, content_type, sum(credit) as credited
-    from intermediate.int_fan_lag_views
+    from credits
     group by all
 ),
 views as (
