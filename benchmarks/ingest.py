@@ -142,7 +142,7 @@ def step_ingest(db: Path, landing: Path, threads: int) -> None:
     con = duckdb.connect(str(db))
     con.execute(f"SET threads = {threads}")
     ensure_raw_schema(con)
-    report = ingest_source(con, "tracking_events", landing)
+    report = ingest_source(con, "tracking_events", landing, transaction=os.environ.get("BENCH_TRANSACTION", "file"))
     con.close()
     print(json.dumps({"rows_loaded": report.rows_loaded, "rows_quarantined": report.rows_quarantined,
                       "files_loaded": report.files_loaded, "files_failed": report.files_failed}))
@@ -164,12 +164,13 @@ def step_staging(db: Path, landing: Path, threads: int) -> None:
 STEPS = {"floor": step_floor, "ingest": step_ingest, "staging": step_staging}
 
 
-def run_step(step: str, db: Path, landing: Path, threads: int) -> dict:
+def run_step(step: str, db: Path, landing: Path, threads: int, transaction: str = "file") -> dict:
     """Run a step in a child process; wall time and the child's peak RSS (from wait4)."""
     cmd = [sys.executable, __file__, "--step", step, "--db", str(db), "--landing", str(landing),
            "--threads", str(threads)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    env = {**os.environ, "BENCH_TRANSACTION": transaction}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     out = proc.stdout.read() if proc.stdout else ""
@@ -189,7 +190,8 @@ def has_staging_model() -> bool:
     )
 
 
-def bench(n_events: int, days: int, seed: int, threads: int, workdir: Path, skip_dbt: bool) -> dict:
+def bench(n_events: int, days: int, seed: int, threads: int, workdir: Path, skip_dbt: bool,
+          transaction: str) -> dict:
     landing = workdir / f"landing_{n_events}_{days}_{seed}"
     marker = landing / "_complete"
     if not marker.exists():
@@ -201,12 +203,12 @@ def bench(n_events: int, days: int, seed: int, threads: int, workdir: Path, skip
     files = tracking_files(landing)
     size = sum(p.stat().st_size for p in files)
     result: dict = {"events": n_events, "files": len(files), "file_mb": size / 2**20, "threads": threads,
-                    "generator": marker.read_text()}
+                    "generator": marker.read_text(), "transaction": transaction}
 
     for db in workdir.glob("bench_*.duckdb*"):
         db.unlink()
     result["floor"] = run_step("floor", workdir / "bench_floor.duckdb", landing, threads)
-    result["ingest"] = run_step("ingest", workdir / "bench_ingest.duckdb", landing, threads)
+    result["ingest"] = run_step("ingest", workdir / "bench_ingest.duckdb", landing, threads, transaction)
     if not skip_dbt and has_staging_model():
         result["staging"] = run_step("staging", workdir / "bench_ingest.duckdb", landing, threads)
     floor = result["floor"]["seconds"]
@@ -227,7 +229,7 @@ def print_result(r: dict) -> None:
     print(f"\n{r['events']:,} events in {r['files']} daily NDJSON files ({r['file_mb']:.0f} MiB on disk, "
           f"from {r['generator']}), DuckDB threads={r['threads']}")
     rows = [("(a) floor: read_json -> table", r["floor"]),
-            ("(b) ingest_source -> raw", r["ingest"])]
+            (f"(b) ingest_source -> raw [{r['transaction']}]", r["ingest"])]
     if "staging" in r:
         rows.append(("(c) dbt stg_tracking__events", r["staging"]))
     for label, step in rows:
@@ -250,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
     parser.add_argument("--workdir", type=Path, help="keep data here (default: a temporary folder)")
     parser.add_argument("--skip-dbt", action="store_true", help="do not time the dbt staging step")
+    parser.add_argument("--transaction", choices=("file", "batch"), default="file",
+                        help="ingest_source's transaction scope (default: file)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -270,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for n in sizes:
             print(f"benchmark: {n:,} events", flush=True)
-            r = bench(n, args.days, args.seed, args.threads, workdir, args.skip_dbt)
+            r = bench(n, args.days, args.seed, args.threads, workdir, args.skip_dbt, args.transaction)
             print_result(r)
             results.append(r)
     finally:

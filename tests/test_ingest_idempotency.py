@@ -122,22 +122,26 @@ class FailingConnection:
         return getattr(self._con, name)
 
 
-@pytest.mark.parametrize(("source", "victim"), [
-    ("tracking_events", "tracking/2026-03-02.ndjson.gz"),
-    ("subscribers", "subscribers/c_anna/fans_2026-03.csv"),
+@pytest.mark.parametrize("transaction", ["file", "batch"])
+@pytest.mark.parametrize(("source", "victim", "before"), [
+    ("tracking_events", "tracking/2026-03-02.ndjson.gz", "tracking/2026-03-01.ndjson"),
+    ("social_posts", "social/posts_normalized.csv", "social/instagram/c_bea__2026-03-02T0600Z.csv"),
 ])
-def test_a_crash_leaves_no_half_file(landing: Path, source: str, victim: str) -> None:
+def test_a_crash_leaves_no_half_file(landing: Path, source: str, victim: str, before: str, transaction: str) -> None:
     con = duckdb.connect()
     with pytest.raises(RuntimeError, match="simulated crash"):
-        ingest_source(FailingConnection(con, victim), source, landing)  # type: ignore[arg-type]
+        ingest_source(FailingConnection(con, victim), source, landing,  # type: ignore[arg-type]
+                      transaction=transaction)
     table = SOURCES[source].table
     for sql in (f"SELECT count(*) FROM raw.{table} WHERE _source_file = ?",
                 "SELECT count(*) FROM raw.quarantine WHERE file = ?",
                 "SELECT count(*) FROM raw.load_files WHERE file = ?"):
         assert con.execute(sql, [victim]).fetchone()[0] == 0, sql
-    assert con.execute("SELECT current_setting('TimeZone') <> '' ").fetchone()[0]
-    # files before the victim are committed; a re-run loads the rest exactly once
-    report = ingest_source(con, source, landing)
+    # an earlier file of the same batch: committed on its own, or rolled back with the batch
+    earlier = con.execute("SELECT count(*) FROM raw.load_files WHERE file = ?", [before]).fetchone()[0]
+    assert earlier == (1 if transaction == "file" else 0)
+    # a re-run loads the rest exactly once
+    report = ingest_source(con, source, landing, transaction=transaction)
     victim_result = next(f for f in report.files if f.file == victim)
     assert victim_result.status == "loaded" and victim_result.rows_loaded > 0
     reference = duckdb.connect()
@@ -147,6 +151,18 @@ def test_a_crash_leaves_no_half_file(landing: Path, source: str, victim: str) ->
         got = con.execute(f"SELECT {cols} FROM raw.{name} ORDER BY ALL").fetchall()
         want = reference.execute(f"SELECT {cols} FROM raw.{name} ORDER BY ALL").fetchall()
         assert got == want, name
+
+
+def test_batch_transactions_load_the_same_rows(landing: Path) -> None:
+    per_file, per_batch = duckdb.connect(), duckdb.connect()
+    ingest_all(per_file, landing, load_id="x")
+    ingest_all(per_batch, landing, load_id="x", transaction="batch")
+    for name in RAW_TABLES:
+        drop = {"load_files": "loaded_at", "quarantine": "quarantined_at"}.get(name, "_loaded_at")
+        sql = f"SELECT * EXCLUDE ({drop}) FROM raw.{name} ORDER BY ALL"
+        assert per_file.execute(sql).fetchall() == per_batch.execute(sql).fetchall(), name
+    with pytest.raises(ValueError, match="transaction must be one of"):
+        ingest_source(per_file, "creators", landing, transaction="row")
 
 
 def test_session_settings_are_restored(landing: Path) -> None:

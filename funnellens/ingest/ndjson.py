@@ -11,7 +11,9 @@
 3. Good rows become the stage table; the bad rows' quarantine messages are built in SQL from the
    same expressions, applied again to the bad rows only.
 
-Blank lines are not records: they are skipped (their line numbers still count).
+Blank lines are not records: they are skipped (their line numbers still count). A key spelled
+unusually (``EVENT_TYPE``) is found when it occurs in the first ``KEY_SAMPLE_LINES`` lines of a
+file; later, such rows fail visibly (``missing_required``), never silently.
 """
 
 from __future__ import annotations
@@ -35,12 +37,12 @@ STAGE = "__fl_stage"
 QUARANTINE = "__fl_q"
 TIMESTAMP_HINT = "expected ISO 8601 such as 2026-03-01T18:00:00Z, or a Unix epoch in seconds or milliseconds"
 KEY_SAMPLE_LINES = 2000
+"""Lines of each file whose JSON keys are sampled to find key spellings and unknown keys."""
 IGNORED_KEYS: dict[str, tuple[str, ...]] = {
     "product_events": ("type", "receivedAt", "originalTimestamp", "integrations", "version", "channel",
                        "writeKey", "traits", "_metadata"),
 }
 """Known top-level keys that map to no raw column (Segment's message envelope): not reported."""
-"""Lines of each file whose JSON keys are sampled to find key spellings and unknown keys."""
 
 _READ_OPTS = (
     "columns={'line': 'VARCHAR'}, delim='\\0', quote='', escape='', header=false, "
