@@ -654,3 +654,15 @@ def test_a_million_tracking_events(tmp_path: Path) -> None:
     assert len(files) == 120
     n = sum(gzip.decompress(f.read_bytes()).count(b"\n") for f in files)
     assert abs(n - 1_000_000) < 20_000
+
+
+def test_luhn_helpers_agree_with_a_brute_force_check() -> None:
+    from funnellens.demo.creators import luhn_invalid
+    from funnellens.demo.product_events import luhn_check_digit
+
+    rng = np.random.default_rng(0)
+    numbers = rng.integers(10**12, 10**18, 2000, dtype=np.int64)
+    assert not any(_luhn_valid(str(n)) for n in luhn_invalid(numbers))
+    body = rng.integers(0, 10, size=(2000, 15))
+    full = ["".join(map(str, b)) + str(c) for b, c in zip(body, luhn_check_digit(body), strict=True)]
+    assert all(_luhn_valid(n) for n in full)

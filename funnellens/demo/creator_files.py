@@ -1,19 +1,17 @@
 """Write the creator sources: roster, post exports, tags, links, subscribers, revenue, confounders.
 
-Each agency delivers in one of three export styles, so every header variant of the contract is
-exercised. Post exports are one file per creator, platform and day, in the TikTok Studio, Meta
-Business Suite (``Views`` or the older ``Impressions``; some UTF-16 with a ``sep=,`` line) or
-normalized format. The snapshot time and the creator come from where each format puts them:
+Each agency delivers its tags, subscribers and revenue in one of three styles (header variants,
+creator in a column, a folder or a file-name prefix, time formats), so every variant of the
+contract is exercised. Post exports are one file per creator, platform and day, in one of the
+export variants; the snapshot time and the creator come from where each variant puts them:
 
-=====================  ================================================  ==========================
-naming                 file                                              snapshot time / creator
-=====================  ================================================  ==========================
-folder_z               ``social/<platform>/<creator>/2026-03-02T1100Z.csv``   file name / folder
-folder_dashes          ``social/<platform>/<creator>/2026-03-02T11-00-00.csv`` file name / folder
-prefix                 ``social/<platform>/<creator>__2026-03-02T1100Z.csv``  file name / name prefix
-meta_dated             ``social/instagram/<creator>/2026-03-02.csv``          Date column / folder
-normalized             ``social/<platform>/<creator>/scheduler_export_20260302.csv`` columns
-=====================  ================================================  ==========================
+- TikTok Studio / Meta (``Lifetime`` Date): ``social/<platform>/<creator>/2026-03-02T1100Z.csv``,
+  ``.../<creator>/2026-03-02T11-00-00.csv`` or ``social/<platform>/<creator>__2026-03-02T1100Z.csv``
+  (time from the name; creator from the folder or the prefix);
+- Meta with the old ``Impressions`` header, UTF-16 with a ``sep=,`` line for the first 14 days;
+- Meta whose ``Date`` column holds the day: ``social/instagram/<creator>/2026-03-02.csv`` (00:00 UTC);
+- normalized: ``social/<platform>/<creator>/scheduler_export_20260302.csv`` (``snapshot_at``,
+  ``creator_id`` and ``clicks`` columns).
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from funnellens.demo.creators import (
     CreatorPlan,
     CreatorSim,
     dominant_type_match,
+    luhn_invalid,
     snapshot_hours,
     snapshot_table,
 )
@@ -208,9 +207,9 @@ def _meta_frame(plan: CreatorPlan, posts: pd.DataFrame, table: pd.DataFrame, p: 
     n = len(posts)
     kind = np.where(np.arange(n) % 7 == 3, "IG carousel", np.where(np.arange(n) % 11 == 5, "IG image", "IG reel"))
     duration = np.where(kind == "IG reel", posts.duration_sec.to_numpy(), np.nan)
-    account_id = str(17_841_400_000_000_000 + (plan.index * 7_919_113) % 10**9 * 10 + 3)
+    account_id = str(luhn_invalid(np.array([17_841_400_000_000_000 + (plan.index * 7_919_113) % 10**9 * 10]))[0])
     publish = iso_local(posts.published_ts.to_numpy(), plan.agency.timezone)
-    date_col = (np.char.add(np.datetime_as_string(snaps_ts, unit="D"), "")[table.snapshot_idx.to_numpy()]
+    date_col = (np.datetime_as_string(snaps_ts, unit="D")[table.snapshot_idx.to_numpy()]
                 if style == "meta_dated" else np.full(len(table), "Lifetime"))
     return pd.DataFrame({
         "Post ID": posts.post_id.to_numpy(dtype=object)[p],

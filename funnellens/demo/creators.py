@@ -184,13 +184,16 @@ def plan_creators(period: DemoPeriod, n_creators: int, posts_per_platform_day: f
             effects = dict.fromkeys(chosen, 0.06)
         effects = {t: b * subscriber_scale for t, b in effects.items()}
 
-        export_styles = {"tiktok": "normalized" if i % 8 == 5 else "tiktok_studio"}
+        # Every export variant appears among any 4 consecutive creators (the smallest demo).
+        tiktok_style, instagram_style = (
+            ("tiktok_studio", "meta"),
+            ("tiktok_studio", "meta_utf16_legacy"),
+            ("normalized", "meta_dated"),
+            ("tiktok_studio", "normalized"),
+        )[i % 4]
+        export_styles = {"tiktok": tiktok_style}
         if on_instagram:
-            export_styles["instagram"] = (
-                "normalized" if i % 8 == 5 else
-                "meta_dated" if i % 8 == 6 else
-                "meta_utf16_legacy" if i % 8 == 1 else "meta"
-            )
+            export_styles["instagram"] = instagram_style
         file_naming = ("prefix", "folder_z", "folder_z", "folder_dashes")[i % 4]
 
         plans.append(CreatorPlan(
@@ -285,7 +288,7 @@ class CreatorSim:
     hourly_views_by_type: dict[str, np.ndarray]
 
 
-def _luhn_invalid(numbers: np.ndarray) -> np.ndarray:
+def luhn_invalid(numbers: np.ndarray) -> np.ndarray:
     """Change the last digit of each number so it fails the Luhn check.
 
     Post and account ids are long digit strings; making them Luhn-invalid keeps a card-number
@@ -309,7 +312,7 @@ def _luhn_invalid(numbers: np.ndarray) -> np.ndarray:
 
 def random_ids(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
     """``n`` distinct Luhn-invalid integers in ``[low, high)``, as strings."""
-    values = np.unique(_luhn_invalid(rng.integers(low, high, size=int(n * 1.05) + 16, dtype=np.int64)))
+    values = np.unique(luhn_invalid(rng.integers(low, high, size=int(n * 1.05) + 16, dtype=np.int64)))
     values = rng.permutation(values)[:n]
     if len(values) < n:
         raise RuntimeError("id space too small")

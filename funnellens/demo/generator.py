@@ -115,6 +115,9 @@ def generate_landing_zone(
     (about 1M fans; it multiplies the baselines and effects). ``only`` writes just the named sources (the simulation of
     the others still runs when one they feed is asked for). ``start`` defaults to a fixed
     Monday, so the same arguments always give byte-identical files.
+
+    Write into an empty folder: files an earlier run wrote under other names are not removed
+    here (``funnellens demo --force`` removes the source folders first). ``_demo/`` is replaced.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
@@ -201,8 +204,10 @@ def _json_default(value: object) -> object:
 
 
 def _checked_bad_input(writer: LandingWriter) -> list[dict]:
+    """The planted bad input, sorted; every entry names a known source and reason code."""
     for item in writer.bad_input:
-        assert item["reason_code"] in REASON_CODES, item
+        if item["reason_code"] not in REASON_CODES or item["source"] not in SOURCES:
+            raise ValueError(f"planted bad input with an unknown source or reason code: {item}")
     return sorted(writer.bad_input, key=lambda b: (b["source"], b["file"], b["line"] or 0))
 
 
