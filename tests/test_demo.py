@@ -597,6 +597,18 @@ def test_cli_rejects_bad_arguments(tmp_path: Path, capsys) -> None:
     assert "at least 28" in capsys.readouterr().err
 
 
+def test_cli_status_reads_the_warehouse(tmp_path: Path, capsys) -> None:
+    import duckdb
+
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.creators AS SELECT 1 AS creator_id")
+    assert main(["status", "--warehouse", str(path)]) == 0
+    assert "raw.creators" in capsys.readouterr().out
+    assert main(["status", "--warehouse", str(tmp_path / "missing.duckdb")]) == 1
+    assert "no warehouse" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------
 # docs/landing-zone.md and docs/examples
 # ---------------------------------------------------------------------------------------------
