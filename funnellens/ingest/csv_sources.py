@@ -174,7 +174,7 @@ def _map_social(source: Source, file: LandingFile, records: CsvRecords) -> Mappe
     date_header = next((h for h in records.header if normalize_header(h) == "date"), None)
     if "snapshot_at" not in columns and variant == "meta_business_suite" and date_header in records.data:
         dates = records.data[date_header]
-        if any(map(_has_digit, dates)):  # "Lifetime" is not a date
+        if pd.Series(dates, dtype=object).str.contains(r"\d", regex=True).fillna(False).any():  # not "Lifetime"
             columns["snapshot_at"] = dates
     if "snapshot_at" not in columns and from_name is None:
         raise FileRejected(
@@ -194,10 +194,6 @@ def _map_social(source: Source, file: LandingFile, records: CsvRecords) -> Mappe
         "_link_id": link_id,
     }
     return MappedFile(records, columns, context, mapping.warnings())
-
-
-def _has_digit(value: object) -> bool:
-    return isinstance(value, str) and any(ch.isdigit() for ch in value)
 
 
 def _map_generic(source: Source, file: LandingFile, records: CsvRecords) -> MappedFile:

@@ -1,10 +1,10 @@
 """Loading a source's landing files into the DuckDB ``raw`` schema.
 
 For every source: discover the files, skip the ones whose content hash is already in
-``raw.load_files``, parse the rest (CSV and YAML as pandas frames, NDJSON set-based in DuckDB)
-into a stage table, find the rows that repeat a natural key (of a raw row or of an earlier row in
-this batch), then commit each file in its own transaction: its raw rows, its quarantine rows and
-its ``raw.load_files`` row, all or nothing.
+``raw.load_files``, parse the rest into a stage table (CSV and YAML: per file a header mapping,
+then one vectorised pandas pass over all rows; NDJSON: set-based in DuckDB, in batches), find the
+rows that repeat a natural key (of a raw row or of an earlier row in this batch), then commit each
+file's raw rows, quarantine rows and ``raw.load_files`` row together, all or nothing.
 """
 
 from __future__ import annotations
