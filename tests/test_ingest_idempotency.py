@@ -118,6 +118,11 @@ class FailingConnection:
             raise RuntimeError("simulated crash")
         return self._con.execute(sql, params) if params is not None else self._con.execute(sql)
 
+    def executemany(self, sql: str, rows: Any):
+        if sql.startswith("INSERT INTO raw.load_files") and any(row[1] == self._file for row in rows):
+            raise RuntimeError("simulated crash")
+        return self._con.executemany(sql, rows)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
 

@@ -401,5 +401,5 @@ def fill_dup_raw_text(con: duckdb.DuckDBPyConnection, dups: str) -> None:
 
 
 def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for table in (LINES, FILES, STAGE, QUARANTINE, "__fl_dups"):
+    for table in (LINES, FILES, STAGE, QUARANTINE, "__fl_dups", "__fl_meta"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
