@@ -127,9 +127,11 @@ def tracking_files(landing: Path) -> list[Path]:
 def step_floor(db: Path, landing: Path, threads: int) -> None:
     import duckdb
 
+    listing = landing / "_files.txt"  # written by the parent: the floor process imports duckdb only
+    paths = listing.read_text().splitlines() if listing.exists() else [str(p) for p in tracking_files(landing)]
     con = duckdb.connect(str(db))
     con.execute(f"SET threads = {threads}")
-    files = "[" + ", ".join(f"'{p}'" for p in tracking_files(landing)) + "]"
+    files = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({files}, format='newline_delimited')")
     con.close()
 
@@ -201,6 +203,7 @@ def bench(n_events: int, days: int, seed: int, threads: int, workdir: Path, skip
         marker.write_text(generator)
         print(f"  generated {n_events:,} events with {generator} in {time.perf_counter() - t0:.1f}s", flush=True)
     files = tracking_files(landing)
+    (landing / "_files.txt").write_text("\n".join(str(p) for p in files))
     size = sum(p.stat().st_size for p in files)
     result: dict = {"events": n_events, "files": len(files), "file_mb": size / 2**20, "threads": threads,
                     "generator": marker.read_text(), "transaction": transaction}
